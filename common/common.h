@@ -1,0 +1,73 @@
+/*
+ * common/: the bottom layer, used by tokens/, signer/ and client/.
+ * Logging, base64url, bounded file reading and atomic file writing.
+ * Nothing here knows about PKCS#11, JWS or ACME.
+ */
+#ifndef P11ACME_COMMON_H
+#define P11ACME_COMMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- Logging: messages go to stderr, results to stdout. ---- */
+
+enum log_level { LOG_QUIET = -1, LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Current verbosity; messages above it are dropped. Default LOG_WARN+1 (info). */
+extern int log_verbosity;
+
+/* Print "p11acme: <msg>\n" to stderr when level <= log_verbosity.
+ * Errors are prefixed "error: ", warnings "warning: ". */
+void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_error(...) logmsg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  logmsg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  logmsg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) logmsg(LOG_DEBUG, __VA_ARGS__)
+
+/* Drain the OpenSSL error queue into one debug line per error (and discard it). */
+void log_openssl_errors(const char *context);
+
+/* ---- base64url (RFC 4648 §5), no padding. ---- */
+
+/* Returns a malloc'd NUL-terminated string, or NULL on allocation failure. */
+char *b64url_encode(const unsigned char *data, size_t len);
+
+/* Decodes unpadded (or padded) base64url. Returns a malloc'd buffer (NUL-terminated
+ * for convenience, *outlen excludes it), or NULL on invalid input. */
+unsigned char *b64url_decode(const char *s, size_t *outlen);
+
+/* 1 when s is non-empty, at most maxlen chars, and only [A-Za-z0-9_-]. */
+int b64url_valid(const char *s, size_t maxlen);
+
+/* Standard base64 with padding, malloc'd (for PEM bodies). */
+char *b64_encode(const unsigned char *data, size_t len);
+
+/* ---- Files ---- */
+
+/* Read at most maxlen bytes of a file. Returns malloc'd NUL-terminated data and sets
+ * *len (may be NULL); NULL on error or when the file is larger than maxlen (errno set,
+ * EFBIG for too large). Does not follow a symlink at the final component when
+ * nofollow is set. */
+char *file_read(const char *path, size_t maxlen, size_t *len, int nofollow);
+
+/* Write data to path atomically: mkstemp in the same directory, fchmod(mode), write,
+ * fsync, rename over path, fsync the directory. The temporary never replaces a
+ * symlink target: rename replaces the link itself. Returns 0, or -1 with errno set
+ * and the target untouched. */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* mkdir -p with the given mode for each created component. 0 or -1 (errno). */
+int mkdir_p(const char *path, mode_t mode);
+
+/* fsync a directory by path. 0 or -1. */
+int fsync_dir(const char *path);
+
+/* ---- Memory helpers ---- */
+
+/* Overwrite then free a NUL-terminated secret. NULL is fine. */
+void secret_free(char *s);
+
+/* printf into a fresh malloc'd string; NULL on failure. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

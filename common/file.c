@@ -1,0 +1,168 @@
+#include "common/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *file_read(const char *path, size_t maxlen, size_t *len, int nofollow)
+{
+	int fd, flags = O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	ssize_t r;
+
+	fd = open(path, flags);
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap + 1);
+	if (buf == NULL)
+		goto fail;
+	for (;;) {
+		if (n == cap) {
+			if (cap > maxlen) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap + 1);
+			if (nb == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > maxlen) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+fail:
+	r = errno;
+	close(fd);
+	free(buf);
+	errno = (int)r;
+	return NULL;
+}
+
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path), *d;
+
+	if (copy == NULL)
+		return NULL;
+	d = strdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *dir = dir_of(path), *tmp = NULL;
+	int fd = -1, saved, created = 0;
+
+	if (dir == NULL)
+		return -1;
+	tmp = xasprintf("%s/.p11acme-tmp-XXXXXX", dir);
+	if (tmp == NULL)
+		goto fail;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto fail;
+	created = 1;
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	fsync_dir(dir);
+	free(tmp);
+	free(dir);
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	errno = saved;
+	return -1;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = strdup(path), *p;
+	struct stat st;
+
+	if (copy == NULL)
+		return -1;
+	for (p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				free(copy);
+				return -1;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(copy);
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}

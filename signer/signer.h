@@ -1,0 +1,87 @@
+/*
+ * signer/: the only code that ever holds the PIN, a token session or a key handle.
+ * client/ uses this header and nothing else from signer/ or tokens/.
+ *
+ * signer_start() forks a child over a socketpair; the child opens the token(s) after
+ * the fork and answers typed requests. The parent never loads the PKCS#11 module and
+ * never reads the PIN. The signer builds every JWS itself from typed fields, so it
+ * cannot be used to sign arbitrary bytes.
+ *
+ * Return convention: SIGNER_OK (0), or a negative signer_status after a message has
+ * been logged (by the child, on the shared stderr, or by the parent).
+ */
+#ifndef P11ACME_SIGNER_H
+#define P11ACME_SIGNER_H
+
+#include <stddef.h>
+
+enum signer_status {
+	SIGNER_OK = 0,
+	SIGNER_ERR = -1,        /* runtime failure (token, PIN, I/O, protocol) */
+	SIGNER_ERR_CONFIG = -2, /* configuration: bad URI, no/ambiguous key, extractable key */
+};
+
+/* Which token key a request uses. */
+enum signer_key {
+	SIGNER_KEY_ACCOUNT = 0, /* the ACME account key (--key) */
+	SIGNER_KEY_NEW = 1,     /* the rollover target (--new-key) */
+	SIGNER_KEY_CERT = 2,    /* a certificate key kept in a token (--cert-key) */
+};
+
+struct signer_config {
+	const char *key_uri;      /* account key, pkcs11: URI; required */
+	const char *new_key_uri;  /* optional: rollover target */
+	const char *cert_key_uri; /* optional: certificate key for CSR */
+	const char *module;       /* --module, or NULL */
+	const char *pin_source;   /* --pin-source, or NULL (URI's pin-source, else prompt) */
+	int allow_extractable;    /* --allow-extractable-key */
+};
+
+struct signer; /* parent-side handle; opaque */
+
+/* Fork the signer and wait until it has opened every configured key (or failed).
+ * The parent forgets an env:/fd: PIN source without reading it. */
+int signer_start(const struct signer_config *cfg, struct signer **out);
+
+/* Close the socket and reap the child. NULL is fine. */
+void signer_stop(struct signer *s);
+
+/* The JWS "alg" of a key: "ES256", "ES384" or "RS256" (static string), or NULL. */
+const char *signer_alg(struct signer *s, enum signer_key key);
+
+/* Public JWK of a key as compact JSON (malloc'd). */
+int signer_jwk(struct signer *s, enum signer_key key, char **jwk_json);
+
+/* RFC 7638 thumbprint (SHA-256, base64url) of a key (malloc'd). */
+int signer_thumbprint(struct signer *s, enum signer_key key, char **thumbprint);
+
+/* A complete flattened JWS (RFC 7515 §7.2.2) as JSON (malloc'd), signed with the
+ * account key. Protected header {alg, nonce, url, kid} when kid != NULL, else
+ * {alg, nonce, url, jwk}. payload is the JSON text to sign; "" for POST-as-GET. */
+int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
+		const char *payload, char **jws);
+
+/* Inner JWS for account key rollover (RFC 8555 §7.3.5): protected {alg, jwk, url}
+ * signed with SIGNER_KEY_NEW, payload {"account": account_url, "oldKey": <account
+ * key JWK>}. The caller signs the result as the payload of an outer signer_sign(). */
+int signer_keychange(struct signer *s, const char *url, const char *account_url,
+		     char **inner_jws);
+
+/* DER CSR (malloc'd) for names (subject CN = names[0], SAN dNSName for each), signed
+ * with SIGNER_KEY_CERT. */
+int signer_csr(struct signer *s, const char *const *names, size_t n_names,
+	       unsigned char **der, size_t *der_len);
+
+/* ---- HSM administration (p11acme key ...), run in a signer child too ---- */
+
+/* Generate a key pair of type ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096") at
+ * key_uri (cfg->key_uri) in a child process. */
+int signer_key_generate(const struct signer_config *cfg, const char *type);
+
+/* Human-readable report on cfg->key_uri: algorithm, thumbprint, public key PEM and
+ * security attributes with a verdict on whether the key can leave the token. Written
+ * to stdout (as JSON when json != 0). Returns SIGNER_OK only for a key that cannot
+ * leave the token (or that is allowed to by cfg->allow_extractable). */
+int signer_key_show(const struct signer_config *cfg, int json);
+
+#endif

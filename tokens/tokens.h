@@ -1,0 +1,94 @@
+/*
+ * tokens/: PKCS#11 access through libp11 (and the raw function list where libp11
+ * cannot express what we need, e.g. key generation templates).
+ * Knows nothing about JWS or ACME. Used only by signer/.
+ *
+ * Error convention: functions log a message an administrator can act on (which URI,
+ * which token, which CKR_* name) with log_error() and return a negative tok_status.
+ */
+#ifndef P11ACME_TOKENS_H
+#define P11ACME_TOKENS_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+
+enum tok_status {
+	TOK_OK = 0,
+	TOK_ERR = -1,        /* runtime failure: token error, wrong PIN, I/O */
+	TOK_ERR_CONFIG = -2, /* the user must change something: bad URI, no or several
+	                      * matching tokens/keys, bad PIN source, extractable key */
+};
+
+/* ---- RFC 7512 URIs ---- */
+
+/* A parsed pkcs11: URI. Every string is malloc'd and %xx-decoded; NULL when absent. */
+struct tok_uri {
+	char *token, *manufacturer, *model, *serial; /* token attributes */
+	char *object;                                 /* CKA_LABEL */
+	unsigned char *id; size_t id_len;             /* CKA_ID (raw bytes) */
+	char *type;          /* "private", "public", "cert", "secret-key", "data" */
+	char *module_path, *module_name, *pin_source, *pin_value; /* query attributes */
+};
+
+/* Parse s into *out (zeroed first). Unknown, duplicate or malformed attributes fail
+ * with a message naming them, written into err (errlen bytes). Returns TOK_OK or
+ * TOK_ERR_CONFIG. tok_uri_free() is safe after a failure. */
+int tok_uri_parse(const char *s, struct tok_uri *out, char *err, size_t errlen);
+void tok_uri_free(struct tok_uri *u);
+
+/* ---- PINs ---- */
+
+/* Read the PIN from source ("file:PATH", "env:NAME", "fd:N"), else from the URI's
+ * pin-value (with a warning), else a no-echo prompt on the terminal when stdin is a
+ * tty. Strips exactly one trailing "\n" or "\r\n". env: is unset and wiped after
+ * reading. Returns a malloc'd PIN (free with secret_free) or NULL (logged). */
+char *tok_pin_read(const char *source, const char *pin_value, const char *what);
+
+/* For a process that must not read the PIN (the signer's parent): when source is
+ * env:NAME, overwrite the variable's value in place and unset it; when fd:N, close N.
+ * Never reads the value. */
+void tok_pin_forget(const char *source);
+
+/* ---- Opening a token and its keys ---- */
+
+struct tok_opts {
+	const char *module;     /* --module; overrides the URI's module-path/module-name */
+	const char *pin_source; /* --pin-source; overrides the URI's pin-source */
+	int allow_extractable;  /* accept CKA_EXTRACTABLE=TRUE / CKA_SENSITIVE=FALSE (warns) */
+};
+
+/* One loaded module and one logged-in token. Opaque. */
+struct tok_ctx;
+
+/* Load the module (--module, else module-path, else p11-kit's proxy), select exactly one
+ * token matching the URI's token attributes (an ambiguous or empty match lists the
+ * tokens present), refuse a locked user PIN, read the PIN and log in once, all under a
+ * per-token lock file. Returns TOK_OK and *out, or a negative tok_status. */
+int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out);
+
+/* Find exactly one private key on the open token matching the URI's object/id (a URI
+ * naming another token fails), check CKA_EXTRACTABLE/CKA_SENSITIVE against the options,
+ * and return its EVP_PKEY (owned by ctx; valid until tok_close). The EVP_PKEY signs
+ * through the token with EVP_DigestSign. */
+int tok_load_key(struct tok_ctx *ctx, const char *uri, EVP_PKEY **out);
+
+/* Security attributes of the private key last returned by tok_load_key for uri. */
+struct tok_key_info {
+	char label[128];
+	char id_hex[130];
+	int key_type;         /* EVP_PKEY_EC or EVP_PKEY_RSA */
+	int bits;             /* RSA modulus bits or EC field bits */
+	int sensitive, extractable, always_sensitive, never_extractable, local; /* -1 unknown */
+};
+int tok_key_info(struct tok_ctx *ctx, const char *uri, struct tok_key_info *info);
+
+/* Generate a key pair on the open token with an explicit template (sensitive, not
+ * extractable, sign only) through C_GenerateKeyPair. type: "ec256", "ec384",
+ * "rsa2048", "rsa3072", "rsa4096". Label/id come from the URI's object/id (at least
+ * one required). Refuses when a key with that label or id exists. */
+int tok_generate_key(struct tok_ctx *ctx, const char *uri, const char *type);
+
+/* Release keys, slots and module in the order libp11 needs. NULL is fine. */
+void tok_close(struct tok_ctx *ctx);
+
+#endif
