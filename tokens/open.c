@@ -1,0 +1,291 @@
+/*
+ * Loading the module, selecting the token and logging in, through libp11, plus our own
+ * PKCS#11 session on the same slot for what libp11 0.4.12 cannot do (attribute reads,
+ * key generation templates). Sessions of one application share the login state, so our
+ * session is logged in whenever libp11's are. We never call C_CloseAllSessions or
+ * PKCS11_open_session: either would log libp11's sessions out.
+ */
+#include "tokens/tok_int.h"
+#include "common/common.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+
+#define MODULE_DIR "/usr/lib/x86_64-linux-gnu/pkcs11/"
+#define PROXY_MODULE "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
+
+/* --module, else module-path, else module-name under MODULE_DIR, else the proxy. */
+static char *module_resolve(const struct tok_opts *o, const struct tok_uri *u, const char *uri)
+{
+	const char *n = u->module_name;
+
+	if (o != NULL && o->module != NULL)
+		return strdup(o->module);
+	if (u->module_path != NULL)
+		return strdup(u->module_path);
+	if (n == NULL)
+		return strdup(PROXY_MODULE);
+	if (strchr(n, '/') != NULL || strcmp(n, "..") == 0 || strcmp(n, ".") == 0) {
+		log_error("%s: module-name '%s' must be a bare name; use module-path for a path",
+			  uri, n);
+		return NULL;
+	}
+	if (strlen(n) > 3 && strcmp(n + strlen(n) - 3, ".so") == 0)
+		return xasprintf(MODULE_DIR "%s", n);
+	return xasprintf(MODULE_DIR "%s.so", n);
+}
+
+void tok_describe(const PKCS11_TOKEN *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "label '%s', serial '%s', manufacturer '%s', model '%s'",
+		 t->label ? t->label : "", t->serialnr ? t->serialnr : "",
+		 t->manufacturer ? t->manufacturer : "", t->model ? t->model : "");
+}
+
+static int attr_eq(const char *want, const char *have)
+{
+	return want == NULL || (have != NULL && strcmp(want, have) == 0);
+}
+
+int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t)
+{
+	return attr_eq(u->token, t->label) && attr_eq(u->manufacturer, t->manufacturer) &&
+	       attr_eq(u->model, t->model) && attr_eq(u->serial, t->serialnr);
+}
+
+static void list_tokens(const struct tok_ctx *c)
+{
+	char desc[512];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->nslots; i++) {
+		if (c->slots[i].token == NULL || !c->slots[i].token->initialized)
+			continue;
+		tok_describe(c->slots[i].token, desc, sizeof(desc));
+		log_error("  token present: %s", desc);
+		n++;
+	}
+	if (n == 0)
+		log_error("  no initialised token present in module %s", c->module);
+}
+
+/* Pick exactly one initialised token matching the URI. */
+static int select_token(struct tok_ctx *c, const struct tok_uri *u)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->nslots; i++) {
+		PKCS11_TOKEN *t = c->slots[i].token;
+		if (t == NULL || !t->initialized || !tok_token_matches(u, t))
+			continue;
+		c->slot = &c->slots[i];
+		n++;
+	}
+	if (n == 1)
+		return TOK_OK;
+	c->slot = NULL;
+	log_error("%s: %s token in module %s matches the URI%s", c->uri, n == 0 ? "no" : "more than one",
+		  c->module, n == 0 ? "" : "; add token=, serial= or model= to pick one");
+	list_tokens(c);
+	return TOK_ERR_CONFIG;
+}
+
+/* Load the module through libp11 and take our own reference to its function list. */
+static int load_module(struct tok_ctx *c)
+{
+	CK_C_GetFunctionList getfl = NULL;
+	CK_RV rv;
+
+	c->p11 = PKCS11_CTX_new();
+	if (c->p11 == NULL || PKCS11_CTX_load(c->p11, c->module) != 0) {
+		log_error("%s: cannot load the PKCS#11 module %s (%s): check the path and that "
+			  "the module's configuration is readable", c->uri, c->module,
+			  tok_ckr_name(tok_last_ckr()));
+		return TOK_ERR;
+	}
+	c->loaded = 1;
+	/* libp11 dlopen'ed this path already: we get the same handle and the same,
+	 * already initialised, module instance. */
+	c->dl = dlopen(c->module, RTLD_NOW | RTLD_LOCAL);
+	if (c->dl != NULL)
+		*(void **)(&getfl) = dlsym(c->dl, "C_GetFunctionList");
+	if (getfl == NULL || (rv = getfl(&c->fl)) != CKR_OK || c->fl == NULL) {
+		log_error("%s: module %s has no usable C_GetFunctionList", c->uri, c->module);
+		return TOK_ERR;
+	}
+	if (PKCS11_enumerate_slots(c->p11, &c->slots, &c->nslots) != 0) {
+		log_error("%s: cannot list the slots of module %s: %s", c->uri, c->module,
+			  tok_ckr_name(tok_last_ckr()));
+		return TOK_ERR;
+	}
+	return TOK_OK;
+}
+
+int tok_session(struct tok_ctx *c, int rw)
+{
+	CK_FLAGS fl = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
+	CK_RV rv;
+
+	if (c->sess_open && (c->sess_rw || !rw))
+		return TOK_OK;
+	if (c->sess_open) {
+		c->fl->C_CloseSession(c->sess);
+		c->sess_open = 0;
+	}
+	rv = c->fl->C_OpenSession(c->slot_id, fl, NULL, NULL, &c->sess);
+	if (rv != CKR_OK) {
+		log_error("%s: cannot open a %s session on token '%s': %s", c->uri,
+			  rw ? "read-write" : "read-only", c->slot->token->label, tok_ckr_name(rv));
+		return TOK_ERR;
+	}
+	c->sess_open = 1;
+	c->sess_rw = rw;
+	return TOK_OK;
+}
+
+/* Refuse a locked PIN before spending a try; warn when one try is left. */
+static int check_pin_state(const struct tok_ctx *c)
+{
+	const PKCS11_TOKEN *t = c->slot->token;
+
+	if (t->userPinLocked) {
+		log_error("%s: the user PIN of token '%s' is locked (CKF_USER_PIN_LOCKED); "
+			  "unlock it with the SO PIN (e.g. pkcs11-tool --init-pin --login --login-type so)",
+			  c->uri, t->label);
+		return TOK_ERR;
+	}
+	if (!t->userPinSet) {
+		log_error("%s: token '%s' has no user PIN set; initialise it first", c->uri, t->label);
+		return TOK_ERR_CONFIG;
+	}
+	if (t->userPinFinalTry)
+		log_warn("%s: token '%s' reports one PIN try left (CKF_USER_PIN_FINAL_TRY); "
+			 "a wrong PIN now locks it", c->uri, t->label);
+	else if (t->userPinCountLow)
+		log_warn("%s: token '%s' reports a wrong PIN was entered before "
+			 "(CKF_USER_PIN_COUNT_LOW)", c->uri, t->label);
+	return TOK_OK;
+}
+
+/* Log in exactly once. libp11 would accept a second login silently, and a retry after
+ * CKR_PIN_INCORRECT burns another of the token's tries. */
+static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct tok_opts *o)
+{
+	const char *source = o != NULL && o->pin_source != NULL ? o->pin_source : u->pin_source;
+	char what[300];
+	char *pin = NULL;
+	unsigned long rv;
+	int ret = TOK_ERR;
+
+	snprintf(what, sizeof(what), "token '%s'", c->slot->token->label);
+	if (!c->slot->token->loginRequired)
+		return TOK_OK;
+	pin = tok_pin_read(source, u->pin_value, what);
+	if (pin == NULL) {
+		ret = TOK_ERR_CONFIG;
+		goto out;
+	}
+	ERR_clear_error();
+	if (PKCS11_login(c->slot, 0, pin) == 0) {
+		ret = TOK_OK;
+		goto out;
+	}
+	rv = tok_last_ckr();
+	if (rv == CKR_PIN_INCORRECT)
+		log_error("%s: the PIN for token '%s' is wrong (CKR_PIN_INCORRECT); not retrying, "
+			  "since each wrong PIN uses up one of the token's tries", c->uri,
+			  c->slot->token->label);
+	else
+		log_error("%s: login to token '%s' failed: %s", c->uri, c->slot->token->label,
+			  tok_ckr_name(rv));
+out:
+	secret_free(pin);
+	return ret;
+}
+
+/* Everything tok_open does while it holds the lock. */
+static int open_locked(struct tok_ctx *c, const struct tok_uri *u, const struct tok_opts *o)
+{
+	int rc;
+
+	rc = load_module(c);
+	if (rc == TOK_OK)
+		rc = select_token(c, u);
+	if (rc == TOK_OK)
+		rc = check_pin_state(c);
+	if (rc != TOK_OK)
+		return rc;
+	c->slot_id = PKCS11_get_slotid_from_slot(c->slot);
+	return login_once(c, u, o);
+}
+
+int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
+{
+	struct tok_uri u;
+	struct tok_ctx *c = NULL;
+	char err[512];
+	int rc = TOK_ERR;
+
+	*out = NULL;
+	if (tok_uri_parse(uri, &u, err, sizeof(err)) != TOK_OK) {
+		char *shown = tok_uri_redact(uri);
+		log_error("%s: %s", shown ? shown : "(no URI)", err);
+		free(shown);
+		return TOK_ERR_CONFIG;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto out;
+	c->lock_fd = -1;
+	c->allow_extractable = o != NULL && o->allow_extractable;
+	c->uri = tok_uri_redact(uri);
+	c->module = module_resolve(o, &u, uri);
+	if (c->uri == NULL || c->module == NULL) {
+		rc = TOK_ERR_CONFIG;
+		goto out;
+	}
+	c->lock_fd = tok_lock(c->module);
+	if (c->lock_fd < 0)
+		goto out;
+	rc = open_locked(c, &u, o);
+	tok_unlock(c->lock_fd);
+	c->lock_fd = -1;
+out:
+	tok_uri_free(&u);
+	if (rc != TOK_OK) {
+		tok_close(c);
+		c = NULL;
+	}
+	*out = c;
+	return rc;
+}
+
+/* The order libp11 0.4.12 needs: keys, then slots, then the module; any other order
+ * reads freed memory. Our session goes before C_Finalize (in PKCS11_CTX_unload). */
+void tok_close(struct tok_ctx *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nkeys; i++)
+		EVP_PKEY_free(c->keys[i]);
+	if (c->sess_open)
+		c->fl->C_CloseSession(c->sess);
+	if (c->slots != NULL)
+		PKCS11_release_all_slots(c->p11, c->slots, c->nslots);
+	if (c->p11 != NULL) {
+		if (c->loaded)
+			PKCS11_CTX_unload(c->p11);
+		PKCS11_CTX_free(c->p11);
+	}
+	if (c->dl != NULL)
+		dlclose(c->dl);
+	tok_unlock(c->lock_fd);
+	free(c->module);
+	free(c->uri);
+	free(c);
+}

@@ -1,0 +1,65 @@
+/*
+ * Internal to tokens/: the context behind struct tok_ctx and the helpers the
+ * files of tokens/ share. Nothing outside tokens/ (except its test tools) includes it.
+ */
+#ifndef P11ACME_TOK_INT_H
+#define P11ACME_TOK_INT_H
+
+#include "tokens/tokens.h"
+
+#include <libp11.h>
+#include <p11-kit/pkcs11.h>
+
+/* At most this many EVP_PKEYs from tok_load_key live in one context. */
+#define TOK_MAX_KEYS 8
+
+struct tok_ctx {
+	char *module;             /* resolved module path */
+	char *uri;                /* the URI given to tok_open, for messages */
+	PKCS11_CTX *p11;
+	int loaded;               /* PKCS11_CTX_load succeeded */
+	PKCS11_SLOT *slots;
+	unsigned int nslots;
+	PKCS11_SLOT *slot;        /* the selected slot (inside slots) */
+	void *dl;                 /* our dlopen reference to the same module */
+	CK_FUNCTION_LIST_PTR fl;  /* the module's function list, already initialised by libp11 */
+	CK_SLOT_ID slot_id;
+	CK_SESSION_HANDLE sess;   /* our own session for attribute reads and key generation */
+	int sess_open, sess_rw;
+	int lock_fd;              /* per-token lock, -1 when not held */
+	EVP_PKEY *keys[TOK_MAX_KEYS];
+	int nkeys;
+	int allow_extractable;
+};
+
+/* A copy of uri for messages, with any pin-value replaced by "(hidden)". */
+char *tok_uri_redact(const char *uri);
+
+/* CKR_* value -> its name ("CKR_PIN_INCORRECT"); "CKR_0x..." for unknown values
+ * (static buffer: not thread-safe, fine for messages). */
+const char *tok_ckr_name(unsigned long rv);
+
+/* The CKR code libp11 left in the OpenSSL error queue for its last failure, or
+ * CKR_GENERAL_ERROR (0x5) when there is none. Drains the queue. */
+unsigned long tok_last_ckr(void);
+
+/* Token description for messages: "label 'X', serial S, manufacturer M, model M". */
+void tok_describe(const PKCS11_TOKEN *t, char *buf, size_t len);
+
+/* Our own session on the selected slot; rw for key generation. TOK_OK or TOK_ERR. */
+int tok_session(struct tok_ctx *c, int rw);
+
+/* Per-token lock (see lock.c). tok_lock returns an fd or -1 (logged). */
+int tok_lock(const char *module);
+void tok_unlock(int fd);
+
+/* 1 when the URI's token attributes (token, manufacturer, model, serial) match t. */
+int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t);
+
+/* Read a CK_BBOOL attribute of obj: 1, 0, or -1 when the token will not tell. */
+int tok_attr_bool(struct tok_ctx *c, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type);
+
+/* The object handle, in c->sess, of the one private key uri names (test tools). */
+int tok_key_handle(struct tok_ctx *c, const char *uri, CK_OBJECT_HANDLE *h);
+
+#endif
