@@ -1,0 +1,749 @@
+/*
+ * client/acme.c: ACME steps over the one signed-POST helper (see acme.h).
+ */
+#include "client/acme.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "client/store.h"
+#include "common/common.h"
+
+#define BADNONCE_RETRIES 10
+#define RATELIMIT_RETRIES 3
+#define RETRY_DEFAULT_SECS 2     /* 503 or 429 without Retry-After */
+#define POLL_FIRST_MS 100        /* Pebble sends no Retry-After while processing */
+#define POLL_MAX_MS 1600
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void log_retry_at(const char *what, long secs)
+{
+	time_t t = time(NULL) + secs;
+	char buf[64];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	log_error("%s: the CA asks to wait %ld s, past the deadline (--timeout); "
+		  "try again after %s", what, secs, buf);
+}
+
+char *url_host(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *res = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* The port only when given, so a file name matches what the user typed. */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL)
+		res = xasprintf("%s:%s", host, port);
+	else
+		res = strdup(host);
+	/* It becomes a directory name: refuse separators and dot names. */
+	if (res != NULL && (strchr(res, '/') != NULL || res[0] == '.' || res[0] == '\0')) {
+		free(res);
+		res = NULL;
+	}
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return res;
+}
+
+/* ---- setup ---- */
+
+static int acme_directory_get(struct acme *a)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	if (http_get(a->http, a->g->server, "application/json", &r) != 0)
+		goto out;
+	if (r.code != 200) {
+		acme_report(a->g->server, &r);
+		goto out;
+	}
+	if (acme_directory_parse(r.body, r.len, &a->dir) != 0) {
+		log_error("%s: not an ACME directory", a->g->server);
+		goto out;
+	}
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
+{
+	memset(a, 0, sizeof(*a));
+	a->g = g;
+	a->signer = signer;
+	a->deadline = time(NULL) + (g->timeout > 0 ? g->timeout : 90);
+	if ((a->http = http_new(g->ca_bundle, a->deadline)) == NULL)
+		return -1;
+	if (signer_thumbprint(signer, SIGNER_KEY_ACCOUNT, &a->thumbprint) != SIGNER_OK)
+		return -1;
+	return acme_directory_get(a);
+}
+
+void acme_close(struct acme *a)
+{
+	http_free(a->http);
+	acme_directory_free(&a->dir);
+	free(a->nonce);
+	free(a->kid);
+	free(a->thumbprint);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- problems ---- */
+
+void acme_report_problem(const char *what, const struct acme_problem *p)
+{
+	log_error("%s: %s (%s)", what, p->detail ? p->detail : "no detail",
+		  p->type ? p->type : "no type");
+	for (size_t i = 0; i < p->n_sub; i++) {
+		const struct acme_problem *s = &p->sub[i];
+		log_error("  %s %s: %s (%s)", s->ident.type ? s->ident.type : "identifier",
+			  s->ident.value ? s->ident.value : "?", s->detail ? s->detail : "",
+			  s->type ? s->type : "no type");
+	}
+}
+
+void acme_report(const char *what, const struct http_resp *r)
+{
+	struct acme_problem p = { 0 };
+	char *w = NULL;
+
+	if (r->body != NULL && acme_problem_parse(r->body, r->len, &p) == 0 &&
+	    (p.type != NULL || p.detail != NULL)) {
+		w = xasprintf("%s: HTTP %ld", what, r->code);
+		acme_report_problem(w ? w : what, &p);
+	} else {
+		log_error("%s: HTTP %ld: unexpected response", what, r->code);
+	}
+	free(w);
+	acme_problem_free(&p);
+}
+
+int acme_resp_is(const struct http_resp *r, const char *name)
+{
+	struct acme_problem p = { 0 };
+	int is;
+
+	if (r->body == NULL || acme_problem_parse(r->body, r->len, &p) != 0)
+		return 0;
+	is = acme_problem_is(&p, name);
+	acme_problem_free(&p);
+	return is;
+}
+
+/* ---- the signed-POST helper ---- */
+
+static int nonce_take(struct acme *a, char **nonce)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	if (a->nonce == NULL) {
+		if (http_head(a->http, a->dir.new_nonce, &r) != 0)
+			goto out;
+		if ((r.code != 200 && r.code != 204) || r.nonce == NULL) {
+			log_error("%s: HTTP %ld: no Replay-Nonce", a->dir.new_nonce, r.code);
+			goto out;
+		}
+		a->nonce = r.nonce;
+		r.nonce = NULL;
+	}
+	*nonce = a->nonce;
+	a->nonce = NULL;
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+/* How long to wait before retrying a 429/503; -1 when we must give up. */
+static long retry_wait(struct acme *a, const char *url, const struct http_resp *r, int tries)
+{
+	long secs = RETRY_DEFAULT_SECS;
+
+	if (r->retry_after != NULL &&
+	    retry_after_parse(r->retry_after, strlen(r->retry_after), time(NULL), &secs) != 0)
+		secs = RETRY_DEFAULT_SECS;
+	if (time(NULL) + secs >= a->deadline) {
+		acme_report(url, r);
+		log_retry_at(url, secs);
+		return -1;
+	}
+	if (tries >= RATELIMIT_RETRIES)
+		return -1;
+	return secs;
+}
+
+int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
+	      const char *accept, struct http_resp *r)
+{
+	char *nonce = NULL, *jws = NULL;
+	int badnonce = 0, limited = 0, rc = ACME_POST_FAIL;
+	long wait;
+
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		if (nonce_take(a, &nonce) != 0)
+			goto out;
+		if (signer_sign(a->signer, url, nonce, use_jwk ? NULL : a->kid, payload,
+				&jws) != SIGNER_OK)
+			goto out;
+		free(nonce);
+		nonce = NULL;
+		if (http_post(a->http, url, jws, accept, r) != 0)
+			goto out;
+		free(jws);
+		jws = NULL;
+		/* Every response, errors included, carries the next nonce. */
+		if (r->nonce != NULL) {
+			free(a->nonce);
+			a->nonce = r->nonce;
+			r->nonce = NULL;
+		}
+		if (r->code >= 200 && r->code < 300) {
+			rc = ACME_POST_OK;
+			goto out;
+		}
+		if (r->code == 400 && acme_resp_is(r, "badNonce") && badnonce < BADNONCE_RETRIES) {
+			badnonce++;
+			log_debug("%s: badNonce, retry %d", url, badnonce);
+			http_resp_free(r);
+			continue;
+		}
+		if ((r->code == 429 && acme_resp_is(r, "rateLimited")) || r->code == 503) {
+			if ((wait = retry_wait(a, url, r, limited)) < 0) {
+				rc = ACME_POST_PROBLEM;
+				goto out;
+			}
+			limited++;
+			log_info("%s: HTTP %ld, retrying in %ld s", url, r->code, wait);
+			http_resp_free(r);
+			sleep_ms(wait * 1000);
+			continue;
+		}
+		rc = ACME_POST_PROBLEM;
+		goto out;
+	}
+out:
+	free(nonce);
+	free(jws);
+	if (rc == ACME_POST_FAIL)
+		http_resp_free(r);
+	return rc;
+}
+
+/* A step's POST expecting one of two success codes; reports anything else. */
+static int post_expect(struct acme *a, const char *what, const char *url, const char *payload,
+		       int use_jwk, const char *accept, struct http_resp *r)
+{
+	int rc = acme_post(a, url, payload, use_jwk, accept, r);
+
+	if (rc == ACME_POST_PROBLEM) {
+		acme_report(what, r);
+		http_resp_free(r);
+	}
+	return rc == ACME_POST_OK ? 0 : -1;
+}
+
+/* ---- accounts ---- */
+
+int acme_account_lookup(struct acme *a, struct acme_account *acct)
+{
+	struct http_resp r = { 0 };
+	struct acme_account tmp = { 0 };
+	int rc = -1, prc;
+
+	prc = acme_post(a, a->dir.new_account, "{\"onlyReturnExisting\":true}", 1, NULL, &r);
+	if (prc == ACME_POST_FAIL)
+		goto out;
+	if (prc == ACME_POST_PROBLEM) {
+		if (acme_resp_is(&r, "accountDoesNotExist")) {
+			rc = 1;
+			goto out;
+		}
+		acme_report(a->dir.new_account, &r);
+		goto out;
+	}
+	if (r.location == NULL) {
+		log_error("%s: HTTP %ld without Location", a->dir.new_account, r.code);
+		goto out;
+	}
+	if (acme_account_parse(r.body, r.len, acct ? acct : &tmp) != 0) {
+		log_error("%s: malformed account object", a->dir.new_account);
+		goto out;
+	}
+	free(a->kid);
+	a->kid = r.location;
+	r.location = NULL;
+	rc = 0;
+out:
+	acme_account_free(&tmp);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_account_find(struct acme *a)
+{
+	struct acme_account acct = { 0 };
+	int rc = -1, lrc;
+
+	free(a->kid);
+	a->kid = store_account_load(a->g->config_dir, a->g->server, a->thumbprint);
+	if (a->kid != NULL) {
+		log_debug("account %s (cached)", a->kid);
+		return 0;
+	}
+	lrc = acme_account_lookup(a, &acct);
+	if (lrc == 1) {
+		log_error("%s: no account for this key (thumbprint %s); run 'p11acme account register'",
+			  a->g->server, a->thumbprint);
+		goto out;
+	}
+	if (lrc != 0)
+		goto out;
+	if (acct.status == NULL || strcmp(acct.status, "valid") != 0) {
+		log_error("%s: account is %s", a->kid, acct.status ? acct.status : "not valid");
+		goto out;
+	}
+	if (store_account_save(a->g->config_dir, a->g->server, a->thumbprint, a->kid) != 0)
+		log_warn("could not cache the account URL under %s", a->g->config_dir);
+	rc = 0;
+out:
+	acme_account_free(&acct);
+	return rc;
+}
+
+/* RFC 8555 §7.3.4: a JWS over the account JWK, MACed with the CA-issued key. */
+static cJSON *eab_jws(struct acme *a, const char *eab_kid, const unsigned char *key,
+		      size_t key_len)
+{
+	cJSON *prot = NULL, *jws = NULL;
+	char *jwk = NULL, *prot_s = NULL, *p64 = NULL, *j64 = NULL, *input = NULL, *sig = NULL;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+
+	if (signer_jwk(a->signer, SIGNER_KEY_ACCOUNT, &jwk) != SIGNER_OK)
+		goto out;
+	if ((prot = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(prot, "alg", "HS256") == NULL ||
+	    cJSON_AddStringToObject(prot, "kid", eab_kid) == NULL ||
+	    cJSON_AddStringToObject(prot, "url", a->dir.new_account) == NULL ||
+	    (prot_s = cJSON_PrintUnformatted(prot)) == NULL)
+		goto out;
+	p64 = b64url_encode((const unsigned char *)prot_s, strlen(prot_s));
+	j64 = b64url_encode((const unsigned char *)jwk, strlen(jwk));
+	if (p64 == NULL || j64 == NULL || (input = xasprintf("%s.%s", p64, j64)) == NULL)
+		goto out;
+	if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)input, strlen(input),
+		 mac, &mac_len) == NULL) {
+		log_openssl_errors("HMAC");
+		goto out;
+	}
+	if ((sig = b64url_encode(mac, mac_len)) == NULL)
+		goto out;
+	if ((jws = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(jws, "protected", p64) == NULL ||
+	    cJSON_AddStringToObject(jws, "payload", j64) == NULL ||
+	    cJSON_AddStringToObject(jws, "signature", sig) == NULL) {
+		cJSON_Delete(jws);
+		jws = NULL;
+	}
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+	cJSON_Delete(prot);
+	free(jwk);
+	free(prot_s);
+	free(p64);
+	free(j64);
+	free(input);
+	free(sig);
+	return jws;
+}
+
+int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
+		     const char *eab_kid, const unsigned char *eab_key, size_t eab_key_len,
+		     struct acme_account *acct)
+{
+	struct http_resp r = { 0 };
+	cJSON *req = NULL, *arr, *eab;
+	char *payload = NULL;
+	int rc = -1;
+
+	if ((req = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddTrueToObject(req, "termsOfServiceAgreed") == NULL ||
+	    (arr = cJSON_AddArrayToObject(req, "contact")) == NULL)
+		goto out;
+	for (size_t i = 0; i < n_contacts; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(contacts[i])))
+			goto out;
+	if (eab_kid != NULL) {
+		if ((eab = eab_jws(a, eab_kid, eab_key, eab_key_len)) == NULL)
+			goto out;
+		cJSON_AddItemToObject(req, "externalAccountBinding", eab);
+	}
+	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
+		goto out;
+	if (post_expect(a, a->dir.new_account, a->dir.new_account, payload, 1, NULL, &r) != 0)
+		goto out;
+	if (r.location == NULL || acme_account_parse(r.body, r.len, acct) != 0) {
+		log_error("%s: HTTP %ld: malformed account response", a->dir.new_account, r.code);
+		goto out;
+	}
+	free(a->kid);
+	a->kid = r.location;
+	r.location = NULL;
+	if (store_account_save(a->g->config_dir, a->g->server, a->thumbprint, a->kid) != 0)
+		log_warn("could not cache the account URL under %s", a->g->config_dir);
+	rc = 0;
+out:
+	cJSON_Delete(req);
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_account_get(struct acme *a, struct acme_account *acct)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	if (post_expect(a, a->kid, a->kid, "", 0, NULL, &r) != 0)
+		goto out;
+	if (acme_account_parse(r.body, r.len, acct) != 0) {
+		log_error("%s: malformed account object", a->kid);
+		goto out;
+	}
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_account_deactivate(struct acme *a)
+{
+	struct http_resp r = { 0 };
+	struct acme_account acct = { 0 };
+	int rc = -1;
+
+	if (post_expect(a, a->kid, a->kid, "{\"status\":\"deactivated\"}", 0, NULL, &r) != 0)
+		goto out;
+	if (acme_account_parse(r.body, r.len, &acct) != 0 ||
+	    strcmp(acct.status, "deactivated") != 0) {
+		log_error("%s: the CA did not confirm the deactivation", a->kid);
+		goto out;
+	}
+	store_account_remove(a->g->config_dir, a->g->server, a->thumbprint);
+	rc = 0;
+out:
+	acme_account_free(&acct);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_account_keychange(struct acme *a, const char *new_thumbprint)
+{
+	struct http_resp r = { 0 };
+	char *inner = NULL;
+	int rc = -1;
+
+	if (a->dir.key_change == NULL) {
+		log_error("%s: the CA offers no keyChange", a->g->server);
+		goto out;
+	}
+	if (signer_keychange(a->signer, a->dir.key_change, a->kid, &inner) != SIGNER_OK)
+		goto out;
+	if (post_expect(a, a->dir.key_change, a->dir.key_change, inner, 0, NULL, &r) != 0)
+		goto out;
+	/* The old key no longer names the account; the new one does. */
+	store_account_remove(a->g->config_dir, a->g->server, a->thumbprint);
+	if (store_account_save(a->g->config_dir, a->g->server, new_thumbprint, a->kid) != 0)
+		log_warn("could not cache the account URL under %s", a->g->config_dir);
+	rc = 0;
+out:
+	free(inner);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* ---- orders ---- */
+
+int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
+		   struct acme_order *o, char **order_url)
+{
+	struct http_resp r = { 0 };
+	cJSON *req = NULL, *arr, *id;
+	char *payload = NULL;
+	int rc = -1;
+
+	if ((req = cJSON_CreateObject()) == NULL ||
+	    (arr = cJSON_AddArrayToObject(req, "identifiers")) == NULL)
+		goto out;
+	for (size_t i = 0; i < n_names; i++) {
+		if ((id = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, id) ||
+		    cJSON_AddStringToObject(id, "type", "dns") == NULL ||
+		    cJSON_AddStringToObject(id, "value", names[i]) == NULL)
+			goto out;
+	}
+	if (profile != NULL && cJSON_AddStringToObject(req, "profile", profile) == NULL)
+		goto out;
+	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
+		goto out;
+	if (post_expect(a, a->dir.new_order, a->dir.new_order, payload, 0, NULL, &r) != 0)
+		goto out;
+	if (r.code != 201 || r.location == NULL || acme_order_parse(r.body, r.len, o) != 0) {
+		log_error("%s: HTTP %ld: malformed order", a->dir.new_order, r.code);
+		goto out;
+	}
+	*order_url = r.location;
+	r.location = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(req);
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_order_get(struct acme *a, const char *url, struct acme_order *o)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	if (post_expect(a, url, url, "", 0, NULL, &r) != 0)
+		goto out;
+	if (acme_order_parse(r.body, r.len, o) != 0) {
+		log_error("%s: malformed order", url);
+		goto out;
+	}
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+/* Sleep before the next poll: the CA's Retry-After when given, else a short
+ * backoff; -1 when that would pass the deadline. */
+static int poll_pause(struct acme *a, const char *what, const char *retry_after, long *ms)
+{
+	long secs, wait = *ms;
+
+	if (retry_after != NULL &&
+	    retry_after_parse(retry_after, strlen(retry_after), time(NULL), &secs) == 0)
+		wait = secs * 1000;
+	if (time(NULL) + (wait + 999) / 1000 >= a->deadline) {
+		if (wait > *ms)
+			log_retry_at(what, (wait + 999) / 1000);
+		else
+			log_error("%s: still not done at the deadline (--timeout %d s)", what,
+				  a->g->timeout);
+		return -1;
+	}
+	sleep_ms(wait);
+	*ms = *ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : *ms * 2;
+	return 0;
+}
+
+/* POST-as-GET url, parse with fn, keep the Retry-After. */
+static int poll_once(struct acme *a, const char *url, char **retry_after,
+		     int (*fn)(const char *, size_t, void *), void *out)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	if (post_expect(a, url, url, "", 0, NULL, &r) != 0)
+		goto out;
+	if (fn(r.body, r.len, out) != 0) {
+		log_error("%s: malformed response", url);
+		goto out;
+	}
+	free(*retry_after);
+	*retry_after = r.retry_after;
+	r.retry_after = NULL;
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+static int order_parse_cb(const char *b, size_t l, void *o)
+{
+	return acme_order_parse(b, l, o);
+}
+
+static int authz_parse_cb(const char *b, size_t l, void *z)
+{
+	return acme_authz_parse(b, l, z);
+}
+
+int acme_order_wait(struct acme *a, const char *url, struct acme_order *o)
+{
+	char *ra = NULL;
+	long ms = POLL_FIRST_MS;
+	int rc = -1;
+
+	for (;;) {
+		acme_order_free(o);
+		if (poll_once(a, url, &ra, order_parse_cb, o) != 0)
+			goto out;
+		if (strcmp(o->status, "pending") != 0 && strcmp(o->status, "processing") != 0)
+			break;
+		if (poll_pause(a, url, ra, &ms) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ra);
+	return rc;
+}
+
+int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
+{
+	char *ra = NULL;
+	int rc = poll_once(a, url, &ra, authz_parse_cb, z);
+
+	free(ra);
+	return rc;
+}
+
+int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z)
+{
+	char *ra = NULL;
+	long ms = POLL_FIRST_MS;
+	int rc = -1;
+
+	for (;;) {
+		acme_authz_free(z);
+		if (poll_once(a, url, &ra, authz_parse_cb, z) != 0)
+			goto out;
+		if (strcmp(z->status, "pending") != 0)
+			break;
+		if (poll_pause(a, url, ra, &ms) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ra);
+	return rc;
+}
+
+int acme_challenge_respond(struct acme *a, const char *url)
+{
+	struct http_resp r = { 0 };
+	int rc;
+
+	rc = post_expect(a, url, url, "{}", 0, NULL, &r);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned char *csr,
+			size_t csr_len, struct acme_order *o)
+{
+	struct http_resp r = { 0 };
+	char *c64 = NULL, *payload = NULL;
+	int rc = -1;
+
+	if ((c64 = b64url_encode(csr, csr_len)) == NULL ||
+	    (payload = xasprintf("{\"csr\":\"%s\"}", c64)) == NULL)
+		goto out;
+	if (post_expect(a, finalize_url, finalize_url, payload, 0, NULL, &r) != 0)
+		goto out;
+	if (acme_order_parse(r.body, r.len, o) != 0) {
+		log_error("%s: malformed order", finalize_url);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(c64);
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_cert_get(struct acme *a, const char *url, char **pem, struct link **links,
+		  size_t *n_links)
+{
+	struct http_resp r = { 0 };
+	int rc = -1;
+
+	*pem = NULL;
+	if (post_expect(a, url, url, "", 0, "application/pem-certificate-chain", &r) != 0)
+		goto out;
+	for (size_t i = 0; links != NULL && i < r.n_links; i++)
+		if (link_parse(r.links[i], strlen(r.links[i]), links, n_links) != 0)
+			log_warn("%s: ignoring a malformed Link header", url);
+	*pem = r.body;
+	r.body = NULL;
+	rc = 0;
+out:
+	http_resp_free(&r);
+	return rc;
+}
+
+int acme_revoke(struct acme *a, const unsigned char *der, size_t der_len, int reason)
+{
+	struct http_resp r = { 0 };
+	char *c64 = NULL, *payload = NULL;
+	int rc = -1;
+
+	if (a->dir.revoke_cert == NULL) {
+		log_error("%s: the CA offers no revokeCert", a->g->server);
+		goto out;
+	}
+	if ((c64 = b64url_encode(der, der_len)) == NULL)
+		goto out;
+	if (reason >= 0)
+		payload = xasprintf("{\"certificate\":\"%s\",\"reason\":%d}", c64, reason);
+	else
+		payload = xasprintf("{\"certificate\":\"%s\"}", c64);
+	if (payload == NULL)
+		goto out;
+	rc = post_expect(a, a->dir.revoke_cert, a->dir.revoke_cert, payload, 0, NULL, &r);
+out:
+	free(c64);
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
+/* ---- key authorizations ---- */
+
+char *acme_keyauth(const struct acme *a, const char *token)
+{
+	return xasprintf("%s.%s", token, a->thumbprint);
+}
+
+char *acme_dns_txt(const char *keyauth)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)keyauth, strlen(keyauth), md);
+	return b64url_encode(md, sizeof(md));
+}

@@ -1,0 +1,102 @@
+/*
+ * client/acme.h: the ACME protocol (RFC 8555), one step per function.
+ *
+ * Every step has the same shape: build the payload, send it through acme_post()
+ * (the only place that signs, keeps the nonce and retries), check the status,
+ * parse the body into a typed struct (parse.h), return.
+ *
+ * Return convention for the steps: 0 on success; -1 after a message was logged.
+ */
+#ifndef P11ACME_CLIENT_ACME_H
+#define P11ACME_CLIENT_ACME_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "client/client.h"
+#include "client/http.h"
+#include "client/parse.h"
+
+struct acme {
+	const struct globals *g;
+	struct http *http;
+	struct signer *signer;
+	struct acme_directory dir;
+	char *nonce;       /* the nonce pool: one unused nonce, or NULL */
+	char *kid;         /* account URL once known */
+	char *thumbprint;  /* account key's RFC 7638 thumbprint */
+	time_t deadline;   /* from --timeout */
+};
+
+/* HTTP client, directory and thumbprint. signer may not be NULL. */
+int acme_open(struct acme *a, const struct globals *g, struct signer *signer);
+void acme_close(struct acme *a);
+
+/* Result of acme_post(). */
+enum acme_post_rc {
+	ACME_POST_OK = 0,       /* 2xx */
+	ACME_POST_PROBLEM = 1,  /* the CA answered with an error; r holds it */
+	ACME_POST_FAIL = -1,    /* transport, signer or deadline failure; logged */
+};
+
+/* The one signed-POST helper. payload is JSON text, or "" for POST-as-GET. With
+ * use_jwk the JWS carries the account JWK, else kid = a->kid. Retries badNonce with
+ * the error response's nonce, and waits out Retry-After on 429 rateLimited and 503
+ * (bounded, and never past the deadline). */
+int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
+	      const char *accept, struct http_resp *r);
+
+/* Log "<what>: HTTP <code>: <detail> (<type>)" and each subproblem with its
+ * identifier. */
+void acme_report(const char *what, const struct http_resp *r);
+void acme_report_problem(const char *what, const struct acme_problem *p);
+/* 1 when r carries the problem urn:ietf:params:acme:error:<name>. */
+int acme_resp_is(const struct http_resp *r, const char *name);
+
+/* ---- accounts ---- */
+
+/* newAccount with onlyReturnExisting. Sets a->kid. Returns 0, -1 (logged), or 1
+ * when the CA has no account for this key (not logged). acct may be NULL. */
+int acme_account_lookup(struct acme *a, struct acme_account *acct);
+/* Cached account URL (per server and thumbprint) first, else lookup; caches the
+ * result. Returns 0, -1 (logged; also when no account exists). */
+int acme_account_find(struct acme *a);
+/* newAccount with contacts ("mailto:..." already) and optional EAB. Sets a->kid
+ * and caches it. */
+int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
+		     const char *eab_kid, const unsigned char *eab_key, size_t eab_key_len,
+		     struct acme_account *acct);
+/* POST-as-GET of the account. */
+int acme_account_get(struct acme *a, struct acme_account *acct);
+int acme_account_deactivate(struct acme *a);
+/* keyChange to SIGNER_KEY_NEW; updates the cache. */
+int acme_account_keychange(struct acme *a, const char *new_thumbprint);
+
+/* ---- orders ---- */
+
+int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
+		   struct acme_order *o, char **order_url);
+int acme_order_get(struct acme *a, const char *url, struct acme_order *o);
+/* Poll until the order leaves "pending"/"processing"; o holds the last state. */
+int acme_order_wait(struct acme *a, const char *url, struct acme_order *o);
+int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned char *csr,
+			size_t csr_len, struct acme_order *o);
+int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z);
+/* Poll until the authorization leaves "pending". */
+int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z);
+/* Tell the CA to validate a challenge (POST {}). */
+int acme_challenge_respond(struct acme *a, const char *url);
+/* Download a certificate chain (PEM). links gets the response's Link values. */
+int acme_cert_get(struct acme *a, const char *url, char **pem, struct link **links,
+		  size_t *n_links);
+int acme_revoke(struct acme *a, const unsigned char *der, size_t der_len, int reason);
+
+/* "token.thumbprint" (malloc'd). */
+char *acme_keyauth(const struct acme *a, const char *token);
+/* base64url(SHA-256(keyauth)) for dns-01 (malloc'd). */
+char *acme_dns_txt(const char *keyauth);
+
+/* Host[:port] of a URL, for file names (malloc'd); NULL if unusable. */
+char *url_host(const char *url);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * client/certkey.c: certificate keys, CSRs and certificate checks (certkey.h).
+ */
+#include "client/certkey.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/common.h"
+
+#define CSR_FILE_MAX 65536
+#define CERT_FILE_MAX (1024 * 1024)
+
+int certkey_type_valid(const char *type)
+{
+	static const char *const types[] = { "ec256", "ec384", "rsa2048", "rsa3072", "rsa4096" };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+EVP_PKEY *certkey_generate(const char *type)
+{
+	EVP_PKEY *k = NULL;
+
+	if (strcmp(type, "ec256") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(type, "ec384") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (strcmp(type, "rsa2048") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (strcmp(type, "rsa3072") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	else if (strcmp(type, "rsa4096") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	if (k == NULL) {
+		log_openssl_errors("keygen");
+		log_error("could not generate a %s certificate key", type);
+	}
+	return k;
+}
+
+char *certkey_pem(EVP_PKEY *key)
+{
+	BIO *b = BIO_new(BIO_s_secmem());
+	char *data = NULL, *out = NULL;
+	long n;
+
+	if (b == NULL || !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+		log_openssl_errors("PEM_write_bio_PrivateKey");
+		goto out;
+	}
+	n = BIO_get_mem_data(b, &data);
+	if (n <= 0 || (out = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+out:
+	BIO_free(b); /* secmem BIO: cleansed on free */
+	return out;
+}
+
+int certkey_csr(EVP_PKEY *key, char *const *names, size_t n, unsigned char **der,
+		size_t *der_len)
+{
+	X509_REQ *req = NULL;
+	X509_NAME *subj = NULL;
+	GENERAL_NAMES *gens = NULL;
+	GENERAL_NAME *gen = NULL;
+	ASN1_IA5STRING *ia5 = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+	unsigned char *p = NULL;
+	int len, rc = -1;
+
+	*der = NULL;
+	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0) ||
+	    (subj = X509_NAME_new()) == NULL)
+		goto out;
+	/* RFC 5280 caps a CN at 64 characters; longer names go only in the SAN. */
+	if (strlen(names[0]) <= 64 &&
+	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+					(const unsigned char *)names[0], -1, -1, 0))
+		goto out;
+	if (!X509_REQ_set_subject_name(req, subj) || !X509_REQ_set_pubkey(req, key))
+		goto out;
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if ((gen = GENERAL_NAME_new()) == NULL || (ia5 = ASN1_IA5STRING_new()) == NULL ||
+		    !ASN1_STRING_set(ia5, names[i], -1))
+			goto out;
+		GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
+		ia5 = NULL;
+		if (!sk_GENERAL_NAME_push(gens, gen))
+			goto out;
+		gen = NULL;
+	}
+	if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL || !sk_X509_EXTENSION_push(exts, ext))
+		goto out;
+	ext = NULL;
+	if (!X509_REQ_add_extensions(req, exts))
+		goto out;
+	if (!X509_REQ_sign(req, key, EVP_sha256()))
+		goto out;
+	if ((len = i2d_X509_REQ(req, &p)) <= 0)
+		goto out;
+	*der = p;
+	*der_len = (size_t)len;
+	p = NULL;
+	rc = 0;
+out:
+	if (rc != 0) {
+		log_openssl_errors("CSR");
+		log_error("could not build the certificate signing request");
+	}
+	OPENSSL_free(p);
+	X509_REQ_free(req);
+	X509_NAME_free(subj);
+	GENERAL_NAMES_free(gens);
+	GENERAL_NAME_free(gen);
+	ASN1_IA5STRING_free(ia5);
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+static int push_name(char ***names, size_t *n, const char *s, size_t len)
+{
+	char **nn;
+
+	if (*n >= 100 || memchr(s, '\0', len) != NULL)
+		return -1;
+	if ((nn = realloc(*names, (*n + 1) * sizeof(char *))) == NULL)
+		return -1;
+	*names = nn;
+	if ((nn[*n] = strndup(s, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static X509_REQ *csr_from_der(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+
+	return d2i_X509_REQ(NULL, &p, (long)len);
+}
+
+int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***names,
+	     size_t *n_names)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	BIO *b = NULL;
+	X509_REQ *req = NULL;
+	EVP_PKEY *pub = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	unsigned char *p = NULL;
+	int rc = -1, l;
+
+	*der = NULL;
+	*names = NULL;
+	*n_names = 0;
+	if ((buf = file_read(path, CSR_FILE_MAX, &len, 0)) == NULL) {
+		log_error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		goto out;
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	if (req == NULL)
+		req = csr_from_der((unsigned char *)buf, len);
+	if (req == NULL || (pub = X509_REQ_get_pubkey(req)) == NULL ||
+	    X509_REQ_verify(req, pub) != 1) {
+		log_openssl_errors("CSR");
+		log_error("%s: not a valid certificate signing request", path);
+		goto out;
+	}
+	exts = X509_REQ_get_extensions(req);
+	for (int i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
+		X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_subject_alt_name)
+			continue;
+		gens = X509V3_EXT_d2i(e);
+		for (int j = 0; gens != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, j);
+			if (g->type != GEN_DNS)
+				continue;
+			if (push_name(names, n_names, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+				      (size_t)ASN1_STRING_length(g->d.dNSName)) != 0)
+				goto bad;
+		}
+	}
+	if (*n_names == 0) {
+		X509_NAME *s = X509_REQ_get_subject_name(req);
+		int idx = X509_NAME_get_index_by_NID(s, NID_commonName, -1);
+		ASN1_STRING *cn;
+		if (idx >= 0) {
+			cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(s, idx));
+			if (push_name(names, n_names, (const char *)ASN1_STRING_get0_data(cn),
+				      (size_t)ASN1_STRING_length(cn)) != 0)
+				goto bad;
+		}
+	}
+	if (*n_names == 0) {
+		log_error("%s: the CSR names no domain", path);
+		goto out;
+	}
+	if ((l = i2d_X509_REQ(req, &p)) <= 0)
+		goto out;
+	*der = p;
+	*der_len = (size_t)l;
+	p = NULL;
+	rc = 0;
+	goto out;
+bad:
+	log_error("%s: malformed names in the CSR", path);
+out:
+	if (rc != 0) {
+		for (size_t i = 0; i < *n_names; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n_names = 0;
+	}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	EVP_PKEY_free(pub);
+	X509_REQ_free(req);
+	BIO_free(b);
+	free(buf);
+	return rc;
+}
+
+static X509 *cert_from_pem(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = NULL;
+
+	if (b != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return x;
+}
+
+int cert_matches_csr(const char *cert_pem, const unsigned char *csr, size_t csr_len)
+{
+	X509 *x = cert_from_pem(cert_pem);
+	X509_REQ *req = csr_from_der(csr, csr_len);
+	EVP_PKEY *ck = NULL, *rk = NULL;
+	int rc = -1;
+
+	if (x == NULL || req == NULL || (ck = X509_get_pubkey(x)) == NULL ||
+	    (rk = X509_REQ_get_pubkey(req)) == NULL) {
+		log_openssl_errors("certificate");
+		log_error("cannot compare the certificate's key with the CSR's");
+		goto out;
+	}
+	rc = EVP_PKEY_eq(ck, rk) == 1 ? 1 : 0;
+out:
+	EVP_PKEY_free(ck);
+	EVP_PKEY_free(rk);
+	X509_free(x);
+	X509_REQ_free(req);
+	return rc;
+}
+
+int cert_has_names(const char *cert_pem, char *const *names, size_t n)
+{
+	X509 *x = cert_from_pem(cert_pem);
+	GENERAL_NAMES *gens = NULL;
+	int count = 0, ok = 0;
+
+	if (x == NULL)
+		return 0;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int j = 0; gens != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, j);
+		const char *v;
+		size_t l;
+		int found = 0;
+
+		if (g->type != GEN_DNS)
+			continue;
+		count++;
+		v = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		l = (size_t)ASN1_STRING_length(g->d.dNSName);
+		for (size_t i = 0; i < n; i++)
+			if (strlen(names[i]) == l && strncasecmp(names[i], v, l) == 0)
+				found = 1;
+		if (!found)
+			goto out;
+	}
+	ok = (size_t)count == n;
+out:
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	return ok;
+}
+
+char *cert_issuer_cn(const char *cert_pem)
+{
+	X509 *x = cert_from_pem(cert_pem);
+	char buf[256], *cn = NULL;
+
+	if (x == NULL)
+		return NULL;
+	if (X509_NAME_get_text_by_NID(X509_get_issuer_name(x), NID_commonName, buf,
+				      sizeof(buf)) > 0)
+		cn = strdup(buf);
+	X509_free(x);
+	return cn;
+}
+
+int cert_load_der(const char *path, unsigned char **der, size_t *der_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+	const unsigned char *p;
+	unsigned char *out = NULL;
+	int l, rc = -1;
+
+	if ((buf = file_read(path, CERT_FILE_MAX, &len, 0)) == NULL) {
+		log_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	x = cert_from_pem(buf);
+	if (x == NULL) {
+		p = (const unsigned char *)buf;
+		x = d2i_X509(NULL, &p, (long)len);
+	}
+	if (x == NULL || (l = i2d_X509(x, &out)) <= 0) {
+		log_openssl_errors("certificate");
+		log_error("%s: not a certificate", path);
+		goto out;
+	}
+	*der = out;
+	*der_len = (size_t)l;
+	rc = 0;
+out:
+	X509_free(x);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,336 @@
+/*
+ * client/store.c: account cache, certificate sets and renewal configs (store.h).
+ */
+#include "client/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "client/acme.h"
+#include "common/common.h"
+
+#define ACCOUNT_FILE_MAX 65536
+
+int store_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 255 || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			return 0;
+	return 1;
+}
+
+static char *account_path(const char *config_dir, const char *server, const char *thumbprint)
+{
+	char *host = url_host(server), *path = NULL;
+
+	if (host != NULL && b64url_valid(thumbprint, 128))
+		path = xasprintf("%s/accounts/%s/%s.json", config_dir, host, thumbprint);
+	free(host);
+	return path;
+}
+
+char *store_account_load(const char *config_dir, const char *server, const char *thumbprint)
+{
+	char *path = account_path(config_dir, server, thumbprint), *buf = NULL, *url = NULL;
+	cJSON *root = NULL, *u, *s;
+	size_t len;
+
+	if (path == NULL || (buf = file_read(path, ACCOUNT_FILE_MAX, &len, 1)) == NULL)
+		goto out;
+	root = cJSON_ParseWithLength(buf, len);
+	u = cJSON_GetObjectItemCaseSensitive(root, "url");
+	s = cJSON_GetObjectItemCaseSensitive(root, "server");
+	/* Same host, different directory (e.g. another port or path): not ours. */
+	if (!cJSON_IsString(u) || !cJSON_IsString(s) || strcmp(s->valuestring, server) != 0 ||
+	    strncmp(u->valuestring, "https://", 8) != 0)
+		goto out;
+	url = strdup(u->valuestring);
+out:
+	cJSON_Delete(root);
+	free(buf);
+	free(path);
+	return url;
+}
+
+int store_account_save(const char *config_dir, const char *server, const char *thumbprint,
+		       const char *url)
+{
+	char *path = account_path(config_dir, server, thumbprint), *dir = NULL, *text = NULL;
+	cJSON *root = NULL;
+	int rc = -1;
+
+	if (path == NULL)
+		goto out;
+	if ((dir = strdup(path)) == NULL)
+		goto out;
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_p(dir, 0755) != 0) {
+		log_error("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(root, "url", url) == NULL ||
+	    cJSON_AddStringToObject(root, "server", server) == NULL ||
+	    cJSON_AddStringToObject(root, "thumbprint", thumbprint) == NULL ||
+	    (text = cJSON_Print(root)) == NULL)
+		goto out;
+	if (file_write_atomic(path, text, strlen(text), 0644) != 0) {
+		log_error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+void store_account_remove(const char *config_dir, const char *server, const char *thumbprint)
+{
+	char *path = account_path(config_dir, server, thumbprint);
+
+	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+		log_warn("%s: %s", path, strerror(errno));
+	free(path);
+}
+
+/* ---- certificate sets ---- */
+
+static int write_new_file(const char *dir, const char *name, const char *data, mode_t mode)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	size_t len = strlen(data), off = 0;
+	int fd = -1, rc = -1;
+	ssize_t w;
+
+	if (path == NULL)
+		return -1;
+	/* A fresh directory: the file must not exist, and never through a link. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, mode) != 0)
+		goto fail;
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	log_error("%s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/* Highest numbered entry in archive/<name>/, 0 when none. */
+static long archive_last(const char *archive)
+{
+	DIR *d = opendir(archive);
+	struct dirent *e;
+	long max = 0, v;
+	char *end;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		errno = 0;
+		v = strtol(e->d_name, &end, 10);
+		if (errno == 0 && *end == '\0' && end != e->d_name && v > max && v < LONG_MAX - 1)
+			max = v;
+	}
+	closedir(d);
+	return max;
+}
+
+/* Make archive/<name>/<n>/ with mkdir (not -p) so two runs never share one. */
+static char *archive_new_dir(const char *config_dir, const char *name, long *num)
+{
+	char *archive = xasprintf("%s/archive/%s", config_dir, name), *dir = NULL;
+
+	if (archive == NULL)
+		return NULL;
+	if (mkdir_p(archive, 0755) != 0) {
+		log_error("%s: %s", archive, strerror(errno));
+		goto out;
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		*num = archive_last(archive) + 1;
+		if ((dir = xasprintf("%s/%ld", archive, *num)) == NULL)
+			goto out;
+		if (mkdir(dir, 0755) == 0)
+			goto out;
+		if (errno != EEXIST) {
+			log_error("%s: %s", dir, strerror(errno));
+			free(dir);
+			dir = NULL;
+			goto out;
+		}
+		free(dir);
+		dir = NULL;
+	}
+	log_error("%s: could not create a new archive entry", archive);
+out:
+	free(archive);
+	return dir;
+}
+
+/* Replace live/<name> with a symlink to ../archive/<name>/<num> in one rename(2). */
+static int live_switch(const char *config_dir, const char *name, long num)
+{
+	char *live = xasprintf("%s/live", config_dir), *link = NULL, *tmp = NULL,
+	     *target = NULL;
+	int rc = -1;
+
+	if (live == NULL)
+		return -1;
+	if (mkdir_p(live, 0755) != 0) {
+		log_error("%s: %s", live, strerror(errno));
+		goto out;
+	}
+	link = xasprintf("%s/%s", live, name);
+	target = xasprintf("../archive/%s/%ld", name, num);
+	tmp = xasprintf("%s/.%s.%ld.%ld.tmp", live, name, (long)getpid(), num);
+	if (link == NULL || target == NULL || tmp == NULL)
+		goto out;
+	unlink(tmp);
+	if (symlink(target, tmp) != 0) {
+		log_error("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, link) != 0) {
+		log_error("%s: %s", link, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	fsync_dir(live);
+	rc = 0;
+out:
+	free(live);
+	free(link);
+	free(tmp);
+	free(target);
+	return rc;
+}
+
+int store_commit(const char *config_dir, const char *name, const struct cert_set *set,
+		 char **live_dir)
+{
+	char *dir = NULL, *parent = NULL;
+	long num = 0;
+	int rc = -1;
+
+	if (!store_name_valid(name)) {
+		log_error("%s: not a usable certificate name", name);
+		return -1;
+	}
+	if ((dir = archive_new_dir(config_dir, name, &num)) == NULL)
+		goto out;
+	if (write_new_file(dir, "cert.pem", set->cert_pem, 0644) != 0 ||
+	    write_new_file(dir, "chain.pem", set->chain_pem, 0644) != 0 ||
+	    write_new_file(dir, "fullchain.pem", set->fullchain_pem, 0644) != 0)
+		goto out;
+	if (set->privkey_pem != NULL &&
+	    write_new_file(dir, "privkey.pem", set->privkey_pem, 0600) != 0)
+		goto out;
+	/* Everything durable before live points at it. */
+	if (fsync_dir(dir) != 0 || (parent = xasprintf("%s/archive/%s", config_dir, name)) == NULL ||
+	    fsync_dir(parent) != 0) {
+		log_error("%s: fsync: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (live_switch(config_dir, name, num) != 0)
+		goto out;
+	if (live_dir != NULL && (*live_dir = xasprintf("%s/live/%s", config_dir, name)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	free(dir);
+	free(parent);
+	return rc;
+}
+
+/* ---- renewal config ---- */
+
+int store_renewal_write(const char *config_dir, const char *name, const struct conf_kv *kv,
+			size_t n)
+{
+	char *dir = xasprintf("%s/renewal", config_dir), *path = NULL, *text = NULL, *nt;
+	size_t len = 0;
+	int rc = -1;
+	char now[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (dir == NULL)
+		return -1;
+	if (mkdir_p(dir, 0755) != 0) {
+		log_error("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The format, for `p11acme renew` and for people:
+	 * - one "key = value" per line; lines starting with '#' and blank lines are ignored;
+	 * - the value runs to the end of the line, spaces around it trimmed, no quoting;
+	 * - "domain" repeats, once per name, in order (the first is the CN);
+	 * - absent keys mean the default; secrets (PINs) are never written. */
+	text = xasprintf("# p11acme renewal configuration for %s, written %s by p11acme issue.\n"
+			 "# Format: \"key = value\" per line; '#' comments; 'domain' repeats.\n"
+			 "# No secrets are stored here. Edit with care: renew repeats it exactly.\n"
+			 "version = 1\n", name, now);
+	if (text == NULL)
+		goto out;
+	len = strlen(text);
+	for (size_t i = 0; i < n; i++) {
+		if (kv[i].value == NULL)
+			continue;
+		if (strpbrk(kv[i].value, "\r\n") != NULL) {
+			log_error("%s: a newline in the value of %s", name, kv[i].key);
+			goto out;
+		}
+		nt = xasprintf("%s%s = %s\n", text, kv[i].key, kv[i].value);
+		if (nt == NULL)
+			goto out;
+		free(text);
+		text = nt;
+	}
+	len = strlen(text);
+	if ((path = xasprintf("%s/%s.conf", dir, name)) == NULL)
+		goto out;
+	if (file_write_atomic(path, text, len, 0644) != 0) {
+		log_error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(path);
+	free(text);
+	return rc;
+}

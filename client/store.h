@@ -1,0 +1,47 @@
+/*
+ * client/store.h: what p11acme keeps under CONFIG_DIR (DESIGN.md "Storage").
+ *
+ *   accounts/<server host>/<thumbprint>.json   {"url": ..., "server": ...}; no key
+ *   renewal/<name>.conf                         key = value, see store_renewal_write
+ *   archive/<name>/<n>/{cert,chain,fullchain,privkey}.pem
+ *   live/<name> -> ../archive/<name>/<n>        replaced with rename(2)
+ *
+ * Functions return 0, or -1 after logging.
+ */
+#ifndef P11ACME_CLIENT_STORE_H
+#define P11ACME_CLIENT_STORE_H
+
+#include <stddef.h>
+
+/* Account URL cached for (server, thumbprint), or NULL (not logged). */
+char *store_account_load(const char *config_dir, const char *server, const char *thumbprint);
+int store_account_save(const char *config_dir, const char *server, const char *thumbprint,
+		       const char *url);
+void store_account_remove(const char *config_dir, const char *server, const char *thumbprint);
+
+/* A certificate set to commit. privkey_pem is NULL when the key is in a token or
+ * came with --csr. */
+struct cert_set {
+	const char *cert_pem, *chain_pem, *fullchain_pem;
+	const char *privkey_pem;
+};
+
+/* Write archive/<name>/<n>/ (n = one more than the highest present), then point
+ * live/<name> at it atomically. The previous set stays in the archive. The new
+ * live directory path is returned in *live_dir (malloc'd) when not NULL. */
+int store_commit(const char *config_dir, const char *name, const struct cert_set *set,
+		 char **live_dir);
+
+/* One renewal config entry. */
+struct conf_kv {
+	const char *key, *value;
+};
+/* Write renewal/<name>.conf from n entries (NULL values are skipped; values must
+ * not contain newlines). A key may repeat (e.g. "domain"). */
+int store_renewal_write(const char *config_dir, const char *name, const struct conf_kv *kv,
+			size_t n);
+
+/* 1 when name is usable as a certificate name (a path component). */
+int store_name_valid(const char *name);
+
+#endif
