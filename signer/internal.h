@@ -1,0 +1,174 @@
+/*
+ * signer/ internal contracts, shared between the signer/ sources, the unit tests and the
+ * fuzz targets. client/ must not include this header: it uses signer/signer.h.
+ *
+ * wire.c: frames, transport-independent (encode/decode work on buffers) plus a
+ *         small transport layer for a SOCK_SEQPACKET socket.
+ * jws.c:  JWK, thumbprint, JWS and CSR from an EVP_PKEY. Pure OpenSSL + cJSON;
+ *         no PKCS#11, so it is tested with software keys.
+ * child.c: the signer process (serve loop and op handlers).
+ * admin.c: key generate / key show, each in a child of its own.
+ */
+#ifndef P11ACME_SIGNER_INTERNAL_H
+#define P11ACME_SIGNER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <openssl/evp.h>
+#include <cjson/cJSON.h>
+
+#include "signer/signer.h"
+
+/* ---- Wire format (wire.c) ----
+ *
+ * frame  = len:u32be body            len = length of body, 2 <= len <= WIRE_MAX_BODY
+ * body   = version:u8 op:u8 field*   version = WIRE_VERSION
+ * field  = flen:u32be bytes          fields fill the body exactly, at most WIRE_MAX_FIELDS
+ *
+ * Requests carry a WIRE_OP_* op. Responses carry WIRE_RESP_OK or WIRE_RESP_ERR and,
+ * for an error, one field: the signer_status as a decimal string. The first frame
+ * the child sends is a response to an implicit "start": OK with one field per key
+ * slot holding its alg ("" when the slot is not configured), or an error.
+ *
+ * Each frame travels as one SOCK_SEQPACKET message, so framing survives a bad frame:
+ * an oversized message is cut by the kernel (MSG_TRUNC) and its remainder dropped,
+ * and the signer answers the next frame normally. The length prefix is still checked
+ * against the message size; a stream transport (a standalone daemon) can rely on it.
+ */
+#define WIRE_VERSION    1
+#define WIRE_MAX_FRAME  65536u              /* whole frame, prefix included */
+#define WIRE_MAX_BODY   (WIRE_MAX_FRAME - 4u)
+#define WIRE_MAX_FIELDS 128                 /* a CSR carries one field per name */
+
+enum wire_op {
+	WIRE_OP_ALG = 1,        /* key:u8                      -> alg */
+	WIRE_OP_JWK = 2,        /* key:u8                      -> jwk json */
+	WIRE_OP_THUMBPRINT = 3, /* key:u8                      -> thumbprint */
+	WIRE_OP_SIGN = 4,       /* url nonce payload [kid]     -> jws json */
+	WIRE_OP_KEYCHANGE = 5,  /* url account_url             -> inner jws json */
+	WIRE_OP_CSR = 6,        /* name+                       -> der */
+	WIRE_OP_KEYSHOW = 7,    /* json:u8 (admin child only)  -> report text */
+	WIRE_RESP_OK = 0x80,
+	WIRE_RESP_ERR = 0x81,
+};
+
+struct wire_field {
+	const unsigned char *p; /* points into the decoded buffer; not NUL-terminated */
+	size_t len;
+};
+
+struct wire_msg {
+	uint8_t version, op;
+	size_t nfields;
+	struct wire_field f[WIRE_MAX_FIELDS];
+};
+
+/* Encode a frame (length prefix included) into a malloc'd buffer. fields may be NULL
+ * when nfields is 0. Returns 0, or -1 (logged) when it would exceed the bounds. */
+int wire_encode(uint8_t op, const struct wire_field *fields, size_t nfields,
+		unsigned char **frame, size_t *framelen);
+
+/* Decode one complete frame of framelen bytes (prefix included). The fields point
+ * into frame. Returns 0, or -1 with a static reason in *why (not logged). Checks the
+ * prefix against framelen, the version, the field bounds; not the op. */
+int wire_decode(const unsigned char *frame, size_t framelen, struct wire_msg *m,
+		const char **why);
+
+/* Copy field i as a malloc'd NUL-terminated string; NULL when it is missing, holds a
+ * NUL byte, or on allocation failure. */
+char *wire_strdup(const struct wire_msg *m, size_t i);
+
+/* Transport: send one frame as one message (MSG_NOSIGNAL). 0 or -1 (logged). */
+int wire_send(int fd, const unsigned char *frame, size_t framelen);
+
+/* Receive one message into buf (at least WIRE_MAX_FRAME + 1 bytes). Returns 1 and
+ * *len, 0 at EOF, -1 on a socket error (logged), -2 when the message was larger than
+ * WIRE_MAX_FRAME (the kernel has dropped the rest). */
+int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len);
+
+/* Encode and send a response: OK with fields, or an error status. */
+int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields);
+int wire_send_err(int fd, int status);
+
+/* ---- JWS, JWK, thumbprint, CSR (jws.c) ---- */
+
+/* "ES256" (P-256), "ES384" (P-384) or "RS256" (RSA 2048..4096 bits) for a key, else
+ * NULL (logged). Static string. */
+const char *jws_alg(EVP_PKEY *pk);
+
+/* Public JWK of pk (private or public; a libp11 key works): built from i2d_PUBKEY and
+ * d2i_PUBKEY, EC x/y left-padded to the field size. Members: EC {crv,kty,x,y},
+ * RSA {e,kty,n}. Returns a cJSON object or NULL (logged). */
+cJSON *jws_jwk(EVP_PKEY *pk);
+
+/* RFC 7638 thumbprint of a JWK (as made by jws_jwk, or parsed): SHA-256 of the
+ * canonical input, base64url. malloc'd, or NULL (logged). */
+char *jws_thumbprint(const cJSON *jwk);
+
+/* Sign input with pk for alg and return the JWS signature bytes: raw r||s of exactly
+ * 2 * field size for ES*, the modulus length for RS256. malloc'd. 0 or -1 (logged). */
+int jws_sign_bytes(EVP_PKEY *pk, const char *alg, const unsigned char *in, size_t inlen,
+		   unsigned char **sig, size_t *siglen);
+
+/* Flattened JWS JSON {"protected","payload","signature"} for a protected header
+ * (serialised here with cJSON) and payload bytes (may be empty). malloc'd or NULL. */
+char *jws_flattened(EVP_PKEY *pk, const char *alg, const cJSON *protected_hdr,
+		    const unsigned char *payload, size_t payload_len);
+
+/* ACME request (RFC 8555 §6.2): protected {alg, nonce, url, kid} when kid != NULL,
+ * else {alg, nonce, url, jwk}. malloc'd flattened JWS or NULL (logged). */
+char *jws_acme(EVP_PKEY *pk, const char *alg, const cJSON *jwk, const char *url,
+	       const char *nonce, const char *kid, const char *payload, size_t payload_len);
+
+/* Key-change inner JWS (RFC 8555 §7.3.5): protected {alg, jwk: new_jwk, url}, payload
+ * {"account": account_url, "oldKey": old_jwk}, signed with new_pk. */
+char *jws_keychange(EVP_PKEY *new_pk, const char *new_alg, const cJSON *new_jwk,
+		    const cJSON *old_jwk, const char *url, const char *account_url);
+
+/* DER X509_REQ: subject CN = names[0], SAN dNSName for each name, SHA-256, signed with
+ * pk through EVP_DigestSign (works with a token key). 0 or -1 (logged). */
+int jws_csr(EVP_PKEY *pk, const char *const *names, size_t n_names,
+	    unsigned char **der, size_t *der_len);
+
+/* ---- Processes (child.c, parent.c) ---- */
+
+/* Body of a signer child: runs on socket fd, sends exactly one first frame (ready or
+ * error), may serve further requests, and returns the process exit status. */
+typedef int (*signer_child_fn)(int fd, const struct signer_config *cfg, void *arg);
+
+/* The serve loop of signer_start(): open the keys, send the ready frame (OK with one
+ * alg field per key slot, "" when not configured), serve until EOF. (child.c) */
+int signer_child_main(int fd, const struct signer_config *cfg, void *arg);
+
+/* Map a tok_status to a signer_status. (child.c) */
+int signer_status_of_tok(int tok_status);
+
+/* The tok_opts of a configuration. allow_extractable is forced on for key show. */
+struct tok_opts;
+void signer_tok_opts(const struct signer_config *cfg, struct tok_opts *o);
+
+/* Call fn for the PIN source each configured key will use (--pin-source, else the
+ * URI's pin-source); each distinct source once. (parent.c) */
+void signer_each_pin_source(const struct signer_config *cfg,
+			    void (*fn)(const char *source, void *arg), void *arg);
+
+/* Fork fn over a SOCK_SEQPACKET socketpair. The child is hardened (non-dumpable,
+ * killed with the parent, fds above 2 closed except the socket and an fd: PIN
+ * source) before fn runs, and _exits with fn's result. The parent forgets the PIN
+ * sources without reading them. Returns 0 with *fd and *pid, or -1 (logged). */
+int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
+		int *fd, pid_t *pid);
+
+/* Send a request (when op != 0) and receive one response into buf (WIRE_MAX_FRAME + 1
+ * bytes). On WIRE_RESP_OK, resp's fields point into buf and SIGNER_OK is returned;
+ * otherwise the child's negative status (it logged why) or SIGNER_ERR for a
+ * transport failure (logged here). */
+int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t nfields,
+		     unsigned char *buf, struct wire_msg *resp);
+
+/* Reap a child: wait a bounded time after its socket was closed, then SIGKILL.
+ * Returns its exit status, or -1. */
+int signer_reap(pid_t pid);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * The parent side of the signer: fork the child, wait until it is ready, and turn
+ * each signer_* call into one request and one response over the socketpair.
+ * This side never loads the PKCS#11 module and never reads the PIN.
+ */
+#include "signer/internal.h"
+#include "tokens/tokens.h"
+#include "common/common.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NKEYS 3
+
+struct signer {
+	int fd;
+	pid_t pid;
+	char alg[NKEYS][8];           /* "" when the slot has no key */
+	unsigned char buf[WIRE_MAX_FRAME + 1];
+};
+
+/* ---- Process management ---- */
+
+void signer_each_pin_source(const struct signer_config *cfg,
+			    void (*fn)(const char *source, void *arg), void *arg)
+{
+	const char *uris[NKEYS] = { cfg->key_uri, cfg->new_key_uri, cfg->cert_key_uri };
+	char *seen[NKEYS] = { NULL };
+	struct tok_uri u;
+	char err[256];
+	size_t i, j, n = 0;
+
+	if (cfg->pin_source != NULL) {
+		fn(cfg->pin_source, arg);
+		return;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		if (uris[i] == NULL)
+			continue;
+		memset(&u, 0, sizeof(u));
+		if (tok_uri_parse(uris[i], &u, err, sizeof(err)) == TOK_OK && u.pin_source != NULL) {
+			for (j = 0; j < n && strcmp(seen[j], u.pin_source) != 0; j++)
+				;
+			if (j == n && (seen[n] = strdup(u.pin_source)) != NULL)
+				fn(seen[n++], arg);
+		}
+		tok_uri_free(&u);
+	}
+	for (i = 0; i < n; i++)
+		free(seen[i]);
+}
+
+static void forget_pin(const char *source, void *arg)
+{
+	(void)arg;
+	tok_pin_forget(source);
+}
+
+struct keep_fds {
+	int fd[NKEYS + 1];
+	size_t n;
+};
+
+static void keep_pin_fd(const char *source, void *arg)
+{
+	struct keep_fds *k = arg;
+	char *end = NULL;
+	long v;
+
+	if (strncmp(source, "fd:", 3) != 0 || k->n >= NKEYS + 1)
+		return;
+	errno = 0;
+	v = strtol(source + 3, &end, 10);
+	if (errno == 0 && end != source + 3 && *end == '\0' && v > 2 && v < 65536)
+		k->fd[k->n++] = (int)v;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Nothing the child inherits beyond stdio, its socket and an fd: PIN source: a
+ * listening socket or a file of the client's must not stay open in the process
+ * that holds the key.
+ */
+static void close_other_fds(struct keep_fds *k)
+{
+	unsigned int lo = 3;
+	size_t i;
+
+	qsort(k->fd, k->n, sizeof(k->fd[0]), cmp_int);
+	for (i = 0; i < k->n; i++) {
+		if ((unsigned int)k->fd[i] > lo)
+			close_range(lo, (unsigned int)k->fd[i] - 1, 0);
+		lo = (unsigned int)k->fd[i] + 1;
+	}
+	close_range(lo, ~0u, 0);
+}
+
+/* Runs in the child, before anything touches the token. */
+static int harden(pid_t parent, struct keep_fds *k)
+{
+	/* No core dumps and no ptrace by other processes of the same user. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("signer: prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		log_error("signer: prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+		return -1;
+	}
+	/* The parent may have died before PDEATHSIG was armed. */
+	if (getppid() != parent)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	close_other_fds(k);
+	return 0;
+}
+
+int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
+		int *fd, pid_t *pid)
+{
+	struct keep_fds keep;
+	pid_t parent = getpid(), child;
+	int sv[2];
+
+	*fd = -1;
+	*pid = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("signer: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	/* Buffered output would otherwise be written twice, once by each process. */
+	fflush(NULL);
+	if ((child = fork()) < 0) {
+		log_error("signer: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (child == 0) {
+		close(sv[0]);
+		memset(&keep, 0, sizeof(keep));
+		keep.fd[keep.n++] = sv[1];
+		signer_each_pin_source(cfg, keep_pin_fd, &keep);
+		if (harden(parent, &keep) < 0)
+			_exit(1);
+		_exit(fn(sv[1], cfg, arg));
+	}
+	close(sv[1]);
+	/* The child has its own copy of the environment and descriptors now. */
+	signer_each_pin_source(cfg, forget_pin, NULL);
+	*fd = sv[0];
+	*pid = child;
+	return 0;
+}
+
+int signer_reap(pid_t pid)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int st, i;
+	pid_t r;
+
+	if (pid <= 0)
+		return -1;
+	/* The child exits at EOF; a child stuck in a token call gets 5 s, then SIGKILL. */
+	for (i = 0; i < 500; i++) {
+		r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (i < 20)
+			ts.tv_nsec = 1000 * 1000;
+		else
+			ts.tv_nsec = 10 * 1000 * 1000;
+		nanosleep(&ts, NULL);
+	}
+	log_warn("signer: process %d did not exit; killing it", (int)pid);
+	kill(pid, SIGKILL);
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* ---- Requests ---- */
+
+int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t nfields,
+		     unsigned char *buf, struct wire_msg *resp)
+{
+	unsigned char *frame = NULL;
+	const char *why = NULL;
+	char *num = NULL;
+	size_t framelen, len;
+	int r, rc = SIGNER_ERR;
+
+	if (op != 0) {
+		if (wire_encode(op, fields, nfields, &frame, &framelen) < 0)
+			goto out;
+		if (wire_send(fd, frame, framelen) < 0)
+			goto out;
+	}
+	if ((r = wire_recv(fd, buf, WIRE_MAX_FRAME + 1, &len)) <= 0) {
+		if (r == 0)
+			log_error("signer: the signer process has exited");
+		goto out;
+	}
+	if (r == -2 || wire_decode(buf, len, resp, &why) < 0) {
+		log_error("signer: malformed response: %s", r == -2 ? "too large" : why);
+		goto out;
+	}
+	if (resp->op == WIRE_RESP_OK) {
+		rc = SIGNER_OK;
+	} else if (resp->op == WIRE_RESP_ERR && (num = wire_strdup(resp, 0)) != NULL &&
+		   strcmp(num, "-2") == 0) {
+		rc = SIGNER_ERR_CONFIG;
+	} else if (resp->op != WIRE_RESP_ERR) {
+		log_error("signer: malformed response: op %u", resp->op);
+	}
+out:
+	free(frame);
+	free(num);
+	return rc;
+}
+
+/* A response whose single field is text: copy it. */
+static int resp_string(int rc, const struct wire_msg *resp, char **out)
+{
+	if (rc != SIGNER_OK)
+		return rc;
+	if (resp->nfields != 1 || (*out = wire_strdup(resp, 0)) == NULL) {
+		log_error("signer: malformed response");
+		return SIGNER_ERR;
+	}
+	return SIGNER_OK;
+}
+
+static int key_request(struct signer *s, uint8_t op, enum signer_key key, char **out)
+{
+	unsigned char k = (unsigned char)key;
+	struct wire_field f = { &k, 1 };
+	struct wire_msg resp;
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return SIGNER_ERR;
+	rc = signer_roundtrip(s->fd, op, &f, 1, s->buf, &resp);
+	return resp_string(rc, &resp, out);
+}
+
+static void field_str(struct wire_field *f, const char *s)
+{
+	f->p = (const unsigned char *)s;
+	f->len = strlen(s);
+}
+
+/* ---- signer.h ---- */
+
+int signer_start(const struct signer_config *cfg, struct signer **out)
+{
+	struct signer *s = NULL;
+	struct wire_msg resp;
+	size_t i;
+	int rc = SIGNER_ERR;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->key_uri == NULL) {
+		log_error("signer: no account key URI (--key)");
+		return SIGNER_ERR_CONFIG;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_error("signer: out of memory");
+		return SIGNER_ERR;
+	}
+	if (signer_fork(cfg, signer_child_main, NULL, &s->fd, &s->pid) < 0)
+		goto out;
+	if ((rc = signer_roundtrip(s->fd, 0, NULL, 0, s->buf, &resp)) != SIGNER_OK)
+		goto out;
+	if (resp.nfields != NKEYS) {
+		log_error("signer: malformed ready message");
+		rc = SIGNER_ERR;
+		goto out;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (resp.f[i].len < sizeof(s->alg[i]))
+			memcpy(s->alg[i], resp.f[i].p, resp.f[i].len);
+	*out = s;
+	s = NULL;
+out:
+	signer_stop(s);
+	return rc;
+}
+
+void signer_stop(struct signer *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	signer_reap(s->pid);
+	free(s);
+}
+
+const char *signer_alg(struct signer *s, enum signer_key key)
+{
+	static const char *const algs[] = { "ES256", "ES384", "RS256" };
+	size_t i;
+
+	if (s == NULL || (unsigned)key >= NKEYS)
+		return NULL;
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (strcmp(s->alg[key], algs[i]) == 0)
+			return algs[i];
+	return NULL;
+}
+
+int signer_jwk(struct signer *s, enum signer_key key, char **jwk_json)
+{
+	return key_request(s, WIRE_OP_JWK, key, jwk_json);
+}
+
+int signer_thumbprint(struct signer *s, enum signer_key key, char **thumbprint)
+{
+	return key_request(s, WIRE_OP_THUMBPRINT, key, thumbprint);
+}
+
+int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
+		const char *payload, char **jws)
+{
+	struct wire_field f[4];
+	struct wire_msg resp;
+	int rc;
+
+	*jws = NULL;
+	if (s == NULL || url == NULL || nonce == NULL) {
+		log_error("signer: sign: missing url or nonce");
+		return SIGNER_ERR;
+	}
+	field_str(&f[0], url);
+	field_str(&f[1], nonce);
+	field_str(&f[2], payload != NULL ? payload : "");
+	if (kid != NULL)
+		field_str(&f[3], kid);
+	rc = signer_roundtrip(s->fd, WIRE_OP_SIGN, f, kid != NULL ? 4 : 3, s->buf, &resp);
+	return resp_string(rc, &resp, jws);
+}
+
+int signer_keychange(struct signer *s, const char *url, const char *account_url,
+		     char **inner_jws)
+{
+	struct wire_field f[2];
+	struct wire_msg resp;
+	int rc;
+
+	*inner_jws = NULL;
+	if (s == NULL || url == NULL || account_url == NULL) {
+		log_error("signer: keychange: missing url or account url");
+		return SIGNER_ERR;
+	}
+	field_str(&f[0], url);
+	field_str(&f[1], account_url);
+	rc = signer_roundtrip(s->fd, WIRE_OP_KEYCHANGE, f, 2, s->buf, &resp);
+	return resp_string(rc, &resp, inner_jws);
+}
+
+int signer_csr(struct signer *s, const char *const *names, size_t n_names,
+	       unsigned char **der, size_t *der_len)
+{
+	struct wire_field f[WIRE_MAX_FIELDS];
+	struct wire_msg resp;
+	size_t i;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (s == NULL || n_names == 0 || n_names > WIRE_MAX_FIELDS) {
+		log_error("signer: a CSR needs 1 to %d names", WIRE_MAX_FIELDS);
+		return SIGNER_ERR;
+	}
+	for (i = 0; i < n_names; i++)
+		field_str(&f[i], names[i]);
+	if ((rc = signer_roundtrip(s->fd, WIRE_OP_CSR, f, n_names, s->buf, &resp)) != SIGNER_OK)
+		return rc;
+	if (resp.nfields != 1 || resp.f[0].len == 0 || (*der = malloc(resp.f[0].len)) == NULL) {
+		log_error("signer: malformed CSR response");
+		return SIGNER_ERR;
+	}
+	memcpy(*der, resp.f[0].p, resp.f[0].len);
+	*der_len = resp.f[0].len;
+	return SIGNER_OK;
+}

@@ -1,0 +1,205 @@
+/*
+ * Signer wire format: length-prefixed, versioned, bounded frames (see internal.h).
+ * Encoding and decoding work on buffers only; the transport (one frame per
+ * SOCK_SEQPACKET message) is the last section, so a stream transport can replace it.
+ */
+#include "signer/internal.h"
+#include "common/common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int wire_encode(uint8_t op, const struct wire_field *fields, size_t nfields,
+		unsigned char **frame, size_t *framelen)
+{
+	unsigned char *buf = NULL, *p;
+	size_t body = 2, i;
+
+	*frame = NULL;
+	*framelen = 0;
+	if (nfields > WIRE_MAX_FIELDS) {
+		log_error("signer: request has too many fields (%zu)", nfields);
+		return -1;
+	}
+	/* Check each addition against the bound so that no size_t sum can wrap. */
+	for (i = 0; i < nfields; i++) {
+		if (fields[i].len > WIRE_MAX_BODY || body + 4 + fields[i].len > WIRE_MAX_BODY) {
+			log_error("signer: request larger than %u bytes", WIRE_MAX_FRAME);
+			return -1;
+		}
+		body += 4 + fields[i].len;
+	}
+	if ((buf = malloc(4 + body)) == NULL) {
+		log_error("signer: out of memory");
+		return -1;
+	}
+	put_u32(buf, (uint32_t)body);
+	buf[4] = WIRE_VERSION;
+	buf[5] = op;
+	p = buf + 6;
+	for (i = 0; i < nfields; i++) {
+		put_u32(p, (uint32_t)fields[i].len);
+		if (fields[i].len > 0)
+			memcpy(p + 4, fields[i].p, fields[i].len);
+		p += 4 + fields[i].len;
+	}
+	*frame = buf;
+	*framelen = 4 + body;
+	return 0;
+}
+
+int wire_decode(const unsigned char *frame, size_t framelen, struct wire_msg *m,
+		const char **why)
+{
+	size_t off, body;
+	uint32_t flen;
+
+	memset(m, 0, sizeof(*m));
+	if (framelen < 4) {
+		*why = "truncated length prefix";
+		return -1;
+	}
+	body = get_u32(frame);
+	if (body > WIRE_MAX_BODY) {
+		*why = "frame larger than 64 KiB";
+		return -1;
+	}
+	if (body != framelen - 4) {
+		*why = body > framelen - 4 ? "truncated frame" : "trailing bytes after frame";
+		return -1;
+	}
+	if (body < 2) {
+		*why = "frame too short for version and op";
+		return -1;
+	}
+	m->version = frame[4];
+	m->op = frame[5];
+	if (m->version != WIRE_VERSION) {
+		*why = "unsupported protocol version";
+		return -1;
+	}
+	for (off = 6; off < framelen; off += 4 + flen) {
+		if (m->nfields == WIRE_MAX_FIELDS) {
+			*why = "too many fields";
+			return -1;
+		}
+		if (framelen - off < 4) {
+			*why = "truncated field length";
+			return -1;
+		}
+		flen = get_u32(frame + off);
+		if (flen > framelen - off - 4) {
+			*why = "truncated field";
+			return -1;
+		}
+		m->f[m->nfields].p = frame + off + 4;
+		m->f[m->nfields].len = flen;
+		m->nfields++;
+	}
+	return 0;
+}
+
+char *wire_strdup(const struct wire_msg *m, size_t i)
+{
+	char *s = NULL;
+
+	if (i >= m->nfields || memchr(m->f[i].p, '\0', m->f[i].len) != NULL)
+		return NULL;
+	if ((s = malloc(m->f[i].len + 1)) == NULL)
+		return NULL;
+	memcpy(s, m->f[i].p, m->f[i].len);
+	s[m->f[i].len] = '\0';
+	return s;
+}
+
+/* ---- Transport: one frame per SOCK_SEQPACKET message ---- */
+
+int wire_send(int fd, const unsigned char *frame, size_t framelen)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, frame, framelen, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		log_error("signer: send: %s", strerror(errno));
+		return -1;
+	}
+	if ((size_t)n != framelen) {
+		log_error("signer: short send (%zd of %zu bytes)", n, framelen);
+		return -1;
+	}
+	return 0;
+}
+
+int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = bufsize };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	*len = 0;
+	do
+		n = recvmsg(fd, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		log_error("signer: receive: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	/* bufsize > WIRE_MAX_FRAME, so a full buffer also means "too large". */
+	if ((mh.msg_flags & MSG_TRUNC) || (size_t)n > WIRE_MAX_FRAME)
+		return -2;
+	*len = (size_t)n;
+	return 1;
+}
+
+int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields)
+{
+	unsigned char *frame = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (wire_encode(WIRE_RESP_OK, fields, nfields, &frame, &len) < 0)
+		goto out;
+	rc = wire_send(fd, frame, len);
+out:
+	free(frame);
+	return rc;
+}
+
+int wire_send_err(int fd, int status)
+{
+	char num[16];
+	struct wire_field f;
+	unsigned char *frame = NULL;
+	size_t len;
+	int rc = -1;
+
+	snprintf(num, sizeof(num), "%d", status);
+	f.p = (const unsigned char *)num;
+	f.len = strlen(num);
+	if (wire_encode(WIRE_RESP_ERR, &f, 1, &frame, &len) < 0)
+		goto out;
+	rc = wire_send(fd, frame, len);
+out:
+	free(frame);
+	return rc;
+}
