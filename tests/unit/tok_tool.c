@@ -7,7 +7,7 @@
  *   open         open the token and load the key; print "ok"
  *   sign         also sign and verify with the public key; print "sign ok <alg>"
  *   info         print tok_key_info
- *   export-check expect CKR_ATTRIBUTE_SENSITIVE for CKA_VALUE and CKR_KEY_UNEXTRACTABLE
+ *   export-check expect CKR_ATTRIBUTE_SENSITIVE for CKA_VALUE (RSA: CKA_PRIVATE_EXPONENT) and CKR_KEY_UNEXTRACTABLE
  *                from C_WrapKey; print both names, exit 0 only when both are as expected
  *   loop N       open, load, sign, close N times; print "failures: K"
  *   keygen TYPE  tok_generate_key (URI names label/id)
@@ -117,10 +117,15 @@ static int export_check(struct tok_ctx *c, const char *uri)
 	unsigned char buf[8192];
 	CK_ATTRIBUTE a = { CKA_VALUE, buf, sizeof(buf) };
 	CK_ULONG wlen = sizeof(buf);
+	CK_KEY_TYPE ktype = 0;
+	CK_ATTRIBUTE kt = { CKA_KEY_TYPE, &ktype, sizeof(ktype) };
 	CK_RV rv_get, rv_wrap;
 
 	if (tok_key_handle(c, uri, &h) != TOK_OK)
 		return 1;
+	/* an RSA private key keeps its secret in CKA_PRIVATE_EXPONENT, not CKA_VALUE */
+	if (c->fl->C_GetAttributeValue(c->sess, h, &kt, 1) == CKR_OK && ktype == CKK_RSA)
+		a.type = CKA_PRIVATE_EXPONENT;
 	rv_get = c->fl->C_GetAttributeValue(c->sess, h, &a, 1);
 	printf("get-value: %s\n", tok_ckr_name(rv_get));
 	rv_wrap = make_wrap_key(c, &wk);
