@@ -1,0 +1,92 @@
+/*
+ * client/cli.c: helpers shared by the command files (cli.h).
+ */
+#include "client/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("p11acme: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\ntry 'p11acme %s --help'\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cli_signer_start(const struct globals *g, const char *new_key_uri,
+		     const char *cert_key_uri, struct signer **out)
+{
+	struct signer_config cfg = { 0 };
+	int rc;
+
+	*out = NULL;
+	if (g->key_uri == NULL) {
+		log_error("no account key: give --key URI or set P11ACME_KEY");
+		return EXIT_USAGE;
+	}
+	cfg.key_uri = g->key_uri;
+	cfg.new_key_uri = new_key_uri;
+	cfg.cert_key_uri = cert_key_uri;
+	cfg.module = g->module;
+	cfg.pin_source = g->pin_source;
+	cfg.allow_extractable = g->allow_extractable;
+	rc = signer_start(&cfg, out);
+	if (rc == SIGNER_OK)
+		return EXIT_OK;
+	signer_stop(*out);
+	*out = NULL;
+	return rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,
+		struct signer **signer, struct acme *a, int need_account)
+{
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = cli_signer_start(g, new_key_uri, cert_key_uri, signer)) != EXIT_OK)
+		return rc;
+	if (acme_open(a, g, *signer) != 0)
+		return EXIT_FAIL;
+	if (need_account && acme_account_find(a) != 0)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+char *uri_without_pin(const char *uri)
+{
+	char *out = NULL, *p, *q, *end;
+
+	if (uri == NULL || (out = strdup(uri)) == NULL)
+		return NULL;
+	/* RFC 7512 query attributes are separated by '&' after '?'. */
+	if ((q = strchr(out, '?')) == NULL)
+		return out;
+	for (p = q + 1; *p != '\0';) {
+		end = strchr(p, '&');
+		if (strncmp(p, "pin-value=", 10) == 0) {
+			if (end != NULL)
+				memmove(p, end + 1, strlen(end + 1) + 1);
+			else
+				*p = '\0';
+			continue;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	/* Tidy a trailing '&' or a bare '?'. */
+	end = out + strlen(out);
+	while (end > out && (end[-1] == '&' || end[-1] == '?') && end - 1 >= q)
+		*--end = '\0';
+	return out;
+}

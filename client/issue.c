@@ -1,0 +1,702 @@
+/*
+ * client/issue.c: p11acme issue. The steps, each its own function, driven by
+ * cmd_issue(): newOrder -> authorize (reuse or solve) -> finalize with a CSR ->
+ * download the chain -> commit the set atomically -> renewal config -> deploy hook.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "client/certkey.h"
+#include "client/cli.h"
+#include "client/solve.h"
+#include "client/store.h"
+#include "common/common.h"
+
+#define MAX_NAMES 100
+
+struct issue_opts {
+	char *names[MAX_NAMES];
+	size_t n_names;
+	const char *cert_name;
+	struct solver_opts solver;
+	const char *key_type;
+	const char *cert_key;
+	const char *csr_file;
+	const char *profile;
+	const char *preferred_chain;
+	const char *deploy_hook;
+};
+
+/* State of one issuance. */
+struct issue {
+	const struct globals *g;
+	struct issue_opts *o;
+	struct acme a;
+	struct signer *signer;
+	struct acme_order order;
+	char *order_url;
+	EVP_PKEY *cert_key;          /* freshly generated; NULL with --cert-key/--csr */
+	unsigned char *csr;
+	size_t csr_len;
+	char *chain_pem;             /* as downloaded (the chosen chain) */
+	char *live_dir;
+};
+
+static void issue_usage(FILE *f)
+{
+	fprintf(f,
+"usage: p11acme [global options] issue -d NAME [-d NAME...] [--cert-name NAME] SOLVER [options]\n"
+"\n"
+"Solvers (exactly one):\n"
+"  --webroot DIR          write DIR/.well-known/acme-challenge/TOKEN (http-01)\n"
+"  --standalone           built-in http-01 server on every address\n"
+"      [--http-port N]    port to listen on (default 80)\n"
+"      [--http-address A] listen only on address A\n"
+"  --stateless            answer nothing here; a surrogate running serve-http01 (or\n"
+"                         the http01-config snippet) answers token.thumbprint\n"
+"  --dns-hook CMD         dns-01: run 'CMD begin|done|failed dns-01 IDENT TOKEN AUTH'\n"
+"                         (also P11ACME_METHOD, _TYPE, _IDENT, _TOKEN, _AUTH)\n"
+"  --reuse-only           answer no challenge; exit 3 naming each identifier that has\n"
+"                         no valid authorization\n"
+"Options:\n"
+"  -d, --domain NAME      a name for the certificate (repeat; '*.' for a wildcard)\n"
+"  --cert-name NAME       name under live/ and archive/ (default: the first name)\n"
+"  --key-type TYPE        ec256 (default), ec384, rsa2048, rsa3072, rsa4096\n"
+"  --cert-key URI         certificate key held in a token (no privkey.pem)\n"
+"  --csr FILE             use this CSR (names from it; no privkey.pem)\n"
+"  --profile NAME         ACME profile to request in newOrder\n"
+"  --preferred-chain CN   pick the chain whose topmost issuer has this common name\n"
+"  --deploy-hook CMD      run CMD after the new set is live (P11ACME_CERT_NAME,\n"
+"                         P11ACME_LIVE_DIR, P11ACME_DOMAINS)\n");
+}
+
+/* Lowercase, then check: LDH labels of 1..63, total <= 253, '*.' only first. */
+static int domain_normalize(char *d)
+{
+	size_t len = strlen(d), label = 0;
+	char *p = d;
+
+	for (char *q = d; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	if (len > 0 && d[len - 1] == '.')
+		d[--len] = '\0';
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	if (*p == '\0' || strlen(p) > 253)
+		return -1;
+	for (; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return -1;
+		if (++label > 63)
+			return -1;
+	}
+	return label == 0 ? -1 : 0;
+}
+
+static int add_name(struct issue_opts *o, const char *arg)
+{
+	char *d;
+
+	if (o->n_names >= MAX_NAMES)
+		return cli_usage_error("issue", "at most %d names", MAX_NAMES);
+	if ((d = strdup(arg)) == NULL)
+		return EXIT_FAIL;
+	if (domain_normalize(d) != 0) {
+		free(d);
+		return cli_usage_error("issue", "-d: not a DNS name: %s", arg);
+	}
+	for (size_t i = 0; i < o->n_names; i++) {
+		if (strcmp(o->names[i], d) == 0) {
+			free(d);
+			return cli_usage_error("issue", "-d: %s given twice", arg);
+		}
+	}
+	o->names[o->n_names++] = d;
+	return EXIT_OK;
+}
+
+static int set_solver(struct issue_opts *o, enum solver_kind k)
+{
+	if (o->solver.kind != SOLVE_NONE && o->solver.kind != k)
+		return cli_usage_error("issue", "give exactly one of --webroot, --standalone, "
+				       "--stateless, --dns-hook, --reuse-only");
+	o->solver.kind = k;
+	return EXIT_OK;
+}
+
+static int parse_port(const char *s, int *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
+static int issue_parse(int argc, char **argv, struct issue_opts *o)
+{
+	enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
+	       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY };
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ "cert-name", required_argument, NULL, O_CN },
+		{ "webroot", required_argument, NULL, O_WEBROOT },
+		{ "standalone", no_argument, NULL, O_STANDALONE },
+		{ "http-port", required_argument, NULL, O_PORT },
+		{ "http-address", required_argument, NULL, O_ADDR },
+		{ "stateless", no_argument, NULL, O_STATELESS },
+		{ "dns-hook", required_argument, NULL, O_DNS },
+		{ "reuse-only", no_argument, NULL, O_REUSE },
+		{ "key-type", required_argument, NULL, O_KEYTYPE },
+		{ "cert-key", required_argument, NULL, O_CERTKEY },
+		{ "csr", required_argument, NULL, O_CSR },
+		{ "profile", required_argument, NULL, O_PROFILE },
+		{ "preferred-chain", required_argument, NULL, O_CHAIN },
+		{ "deploy-hook", required_argument, NULL, O_DEPLOY },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc, http_opts = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		rc = EXIT_OK;
+		switch (c) {
+		case 'd': rc = add_name(o, optarg); break;
+		case O_CN: o->cert_name = optarg; break;
+		case O_WEBROOT: rc = set_solver(o, SOLVE_WEBROOT); o->solver.webroot = optarg; break;
+		case O_STANDALONE: rc = set_solver(o, SOLVE_STANDALONE); break;
+		case O_PORT:
+			http_opts = 1;
+			if (parse_port(optarg, &o->solver.http_port) != 0)
+				rc = cli_usage_error("issue", "--http-port: not a port: %s", optarg);
+			break;
+		case O_ADDR: http_opts = 1; o->solver.http_address = optarg; break;
+		case O_STATELESS: rc = set_solver(o, SOLVE_STATELESS); break;
+		case O_DNS: rc = set_solver(o, SOLVE_DNS); o->solver.dns_hook = optarg; break;
+		case O_REUSE: rc = set_solver(o, SOLVE_REUSE); break;
+		case O_KEYTYPE: o->key_type = optarg; break;
+		case O_CERTKEY: o->cert_key = optarg; break;
+		case O_CSR: o->csr_file = optarg; break;
+		case O_PROFILE: o->profile = optarg; break;
+		case O_CHAIN: o->preferred_chain = optarg; break;
+		case O_DEPLOY: o->deploy_hook = optarg; break;
+		case 'h': issue_usage(stdout); return -1;
+		default: issue_usage(stderr); return EXIT_USAGE;
+		}
+		if (rc != EXIT_OK)
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
+	if (o->solver.kind == SOLVE_NONE)
+		return cli_usage_error("issue", "choose a solver: --webroot DIR, --standalone, "
+				       "--stateless, --dns-hook CMD or --reuse-only");
+	if (http_opts && o->solver.kind != SOLVE_STANDALONE)
+		return cli_usage_error("issue", "--http-port and --http-address go with --standalone");
+	if (o->n_names == 0 && o->csr_file == NULL)
+		return cli_usage_error("issue", "give at least one -d NAME");
+	if ((o->cert_key != NULL) + (o->csr_file != NULL) + (o->key_type != NULL) > 1)
+		return cli_usage_error("issue", "--key-type, --cert-key and --csr exclude each other");
+	if (o->key_type != NULL && !certkey_type_valid(o->key_type))
+		return cli_usage_error("issue", "--key-type: one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+	if (o->cert_name != NULL && !store_name_valid(o->cert_name))
+		return cli_usage_error("issue", "--cert-name: letters, digits, '.', '-', '_' only: %s",
+				       o->cert_name);
+	if (o->profile != NULL && (*o->profile == '\0' || strpbrk(o->profile, "\r\n") != NULL))
+		return cli_usage_error("issue", "--profile: not a profile name");
+	return EXIT_OK;
+}
+
+/* With --csr the names come from the CSR; -d, when given, must agree. */
+static int csr_names(struct issue *is)
+{
+	struct issue_opts *o = is->o;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = EXIT_FAIL;
+
+	if (csr_load(o->csr_file, &is->csr, &is->csr_len, &names, &n) != 0)
+		goto out;
+	rc = EXIT_USAGE;
+	if (o->n_names > 0) {
+		int same = o->n_names == n;
+		for (size_t i = 0; same && i < n; i++) {
+			same = 0;
+			for (size_t j = 0; j < o->n_names; j++)
+				if (strcasecmp(names[i], o->names[j]) == 0)
+					same = 1;
+		}
+		if (!same) {
+			log_error("%s: the names in the CSR differ from -d", o->csr_file);
+			goto out;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (add_name(o, names[i]) != EXIT_OK)
+				goto out;
+	}
+	rc = EXIT_OK;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* ---- step: authorizations ---- */
+
+/* Report why an authorization is not valid, from its challenges' errors. */
+static void authz_report(const struct acme_authz *z)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < z->n_challs; i++) {
+		if (z->challs[i].error == NULL)
+			continue;
+		acme_report_problem(z->ident.value, z->challs[i].error);
+		any = 1;
+	}
+	if (!any)
+		log_error("%s: authorization is %s", z->ident.value, z->status);
+}
+
+/* Fetch each authorization; ready a challenge for each pending one. Returns
+ * EXIT_OK, EXIT_FAIL or EXIT_NEED_CHALLENGE (--reuse-only). */
+static int issue_authz_prepare(struct issue *is, struct solver *s, char **chall_urls,
+			       char **authz_urls, size_t *n_pending)
+{
+	struct acme_authz z = { 0 };
+	int rc = EXIT_FAIL, missing = 0;
+
+	for (size_t i = 0; i < is->order.n_authzs; i++) {
+		const char *url = is->order.authzs[i];
+
+		acme_authz_free(&z);
+		if (acme_authz_get(&is->a, url, &z) != 0)
+			goto out;
+		if (strcmp(z.status, "valid") == 0) {
+			log_info("%s%s: authorization valid, reused", z.wildcard ? "*." : "",
+				 z.ident.value);
+			continue;
+		}
+		if (strcmp(z.status, "pending") != 0) {
+			authz_report(&z);
+			goto out;
+		}
+		if (is->o->solver.kind == SOLVE_REUSE) {
+			log_error("%s%s: no valid authorization for this account; a challenge is needed",
+				  z.wildcard ? "*." : "", z.ident.value);
+			missing++;
+			continue;
+		}
+		if (solver_begin(s, &is->a, &z, url, &chall_urls[*n_pending]) != 0)
+			goto out;
+		if ((authz_urls[*n_pending] = strdup(url)) == NULL) {
+			free(chall_urls[*n_pending]);
+			goto out;
+		}
+		(*n_pending)++;
+	}
+	rc = missing ? EXIT_NEED_CHALLENGE : EXIT_OK;
+out:
+	acme_authz_free(&z);
+	return rc;
+}
+
+/* Tell the CA to validate each readied challenge, then wait for each result. */
+static int issue_authz_validate(struct issue *is, struct solver *s, char **chall_urls,
+				char **authz_urls, size_t n)
+{
+	struct acme_authz z = { 0 };
+	int rc = EXIT_FAIL;
+
+	for (size_t i = 0; i < n; i++)
+		if (acme_challenge_respond(&is->a, chall_urls[i]) != 0)
+			goto out;
+	for (size_t i = 0; i < n; i++) {
+		acme_authz_free(&z);
+		if (acme_authz_wait(&is->a, authz_urls[i], &z) != 0)
+			goto out;
+		if (strcmp(z.status, "valid") != 0) {
+			authz_report(&z);
+			solver_result(s, authz_urls[i], 0);
+			goto out;
+		}
+		log_info("%s%s: authorization valid", z.wildcard ? "*." : "", z.ident.value);
+		solver_result(s, authz_urls[i], 1);
+	}
+	rc = EXIT_OK;
+out:
+	acme_authz_free(&z);
+	return rc;
+}
+
+static int issue_authorize(struct issue *is)
+{
+	struct solver *s = NULL;
+	char *chall_urls[ACME_MAX_LIST] = { NULL }, *authz_urls[ACME_MAX_LIST] = { NULL };
+	size_t n = 0;
+	int rc = EXIT_FAIL;
+
+	if ((s = solver_new(&is->o->solver, is->a.thumbprint)) == NULL)
+		goto out;
+	rc = issue_authz_prepare(is, s, chall_urls, authz_urls, &n);
+	if (rc == EXIT_OK && n > 0)
+		rc = issue_authz_validate(is, s, chall_urls, authz_urls, n);
+out:
+	solver_end(s);
+	for (size_t i = 0; i < n; i++) {
+		free(chall_urls[i]);
+		free(authz_urls[i]);
+	}
+	return rc;
+}
+
+/* ---- step: order, CSR, finalize ---- */
+
+static int issue_order(struct issue *is)
+{
+	if (acme_order_new(&is->a, is->o->names, is->o->n_names, is->o->profile, &is->order,
+			   &is->order_url) != 0)
+		return EXIT_FAIL;
+	log_info("order %s is %s", is->order_url, is->order.status);
+	return EXIT_OK;
+}
+
+static int issue_csr(struct issue *is)
+{
+	struct issue_opts *o = is->o;
+
+	if (is->csr != NULL)
+		return EXIT_OK; /* --csr */
+	if (o->cert_key != NULL) {
+		if (signer_csr(is->signer, (const char *const *)o->names, o->n_names, &is->csr,
+			       &is->csr_len) != SIGNER_OK)
+			return EXIT_FAIL;
+		return EXIT_OK;
+	}
+	if ((is->cert_key = certkey_generate(o->key_type ? o->key_type : "ec256")) == NULL)
+		return EXIT_FAIL;
+	if (certkey_csr(is->cert_key, o->names, o->n_names, &is->csr, &is->csr_len) != 0)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+static int order_failed(const struct issue *is, const char *expected)
+{
+	if (is->order.error != NULL)
+		acme_report_problem(is->order_url, is->order.error);
+	log_error("%s: order is %s, expected %s", is->order_url, is->order.status, expected);
+	return EXIT_FAIL;
+}
+
+static int issue_finalize(struct issue *is)
+{
+	char *finalize = NULL;
+	int rc = EXIT_FAIL;
+
+	if (acme_order_wait(&is->a, is->order_url, &is->order) != 0)
+		return EXIT_FAIL;
+	if (strcmp(is->order.status, "ready") != 0)
+		return order_failed(is, "ready");
+	if (issue_csr(is) != EXIT_OK || (finalize = strdup(is->order.finalize)) == NULL)
+		goto out;
+	acme_order_free(&is->order);
+	if (acme_order_finalize(&is->a, finalize, is->csr, is->csr_len, &is->order) != 0)
+		goto out;
+	if (strcmp(is->order.status, "valid") != 0 &&
+	    acme_order_wait(&is->a, is->order_url, &is->order) != 0)
+		goto out;
+	if (strcmp(is->order.status, "valid") != 0 || is->order.certificate == NULL) {
+		rc = order_failed(is, "valid with a certificate");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	free(finalize);
+	return rc;
+}
+
+/* ---- step: download ---- */
+
+/* 1 when the topmost certificate of the chain was issued by (or is) cn. */
+static int chain_matches(const char *pem, const char *cn)
+{
+	char **certs = NULL, *issuer = NULL;
+	size_t n = 0;
+	int match = 0;
+
+	if (pem_chain_split(pem, strlen(pem), &certs, &n) != 0)
+		return 0;
+	issuer = cert_issuer_cn(certs[n - 1]);
+	match = issuer != NULL && strcmp(issuer, cn) == 0;
+	free(issuer);
+	pem_chain_free(certs, n);
+	return match;
+}
+
+static int issue_download(struct issue *is)
+{
+	struct link *links = NULL;
+	size_t n_links = 0;
+	char *alt = NULL;
+	int rc = EXIT_FAIL;
+
+	if (acme_cert_get(&is->a, is->order.certificate, &is->chain_pem, &links, &n_links) != 0)
+		goto out;
+	if (is->o->preferred_chain != NULL && !chain_matches(is->chain_pem, is->o->preferred_chain)) {
+		for (size_t i = 0; i < n_links; i++) {
+			if (strcmp(links[i].rel, "alternate") != 0)
+				continue;
+			free(alt);
+			alt = NULL;
+			if (acme_cert_get(&is->a, links[i].uri, &alt, NULL, NULL) != 0)
+				goto out;
+			if (chain_matches(alt, is->o->preferred_chain)) {
+				log_info("using the alternate chain %s", links[i].uri);
+				free(is->chain_pem);
+				is->chain_pem = alt;
+				alt = NULL;
+				break;
+			}
+		}
+		if (!chain_matches(is->chain_pem, is->o->preferred_chain))
+			log_warn("no chain issued by '%s'; using the default chain",
+				 is->o->preferred_chain);
+	}
+	rc = EXIT_OK;
+out:
+	free(alt);
+	links_free(links, n_links);
+	return rc;
+}
+
+/* ---- step: check and commit ---- */
+
+static char *concat(char *const *parts, size_t from, size_t to)
+{
+	size_t len = 0;
+	char *out;
+
+	for (size_t i = from; i < to; i++)
+		len += strlen(parts[i]);
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = from, off = 0; i < to; i++) {
+		memcpy(out + off, parts[i], strlen(parts[i]) + 1);
+		off += strlen(parts[i]);
+	}
+	return out;
+}
+
+static int issue_commit(struct issue *is)
+{
+	struct cert_set set = { 0 };
+	char **certs = NULL, *chain = NULL, *full = NULL, *key = NULL;
+	size_t n = 0;
+	int rc = EXIT_FAIL;
+
+	if (pem_chain_split(is->chain_pem, strlen(is->chain_pem), &certs, &n) != 0) {
+		log_error("%s: not a PEM certificate chain", is->order.certificate);
+		goto out;
+	}
+	/* A CA bug or a swapped response must not reach a web server. */
+	if (cert_matches_csr(certs[0], is->csr, is->csr_len) != 1) {
+		log_error("%s: the certificate's public key is not the CSR's", is->order.certificate);
+		goto out;
+	}
+	if (!cert_has_names(certs[0], is->o->names, is->o->n_names)) {
+		log_error("%s: the certificate's names differ from the order's", is->order.certificate);
+		goto out;
+	}
+	if ((chain = concat(certs, 1, n)) == NULL || (full = concat(certs, 0, n)) == NULL)
+		goto out;
+	if (is->cert_key != NULL && (key = certkey_pem(is->cert_key)) == NULL)
+		goto out;
+	set.cert_pem = certs[0];
+	set.chain_pem = chain;
+	set.fullchain_pem = full;
+	set.privkey_pem = key;
+	if (store_commit(is->g->config_dir, is->o->cert_name, &set, &is->live_dir) != 0)
+		goto out;
+	rc = EXIT_OK;
+out:
+	secret_free(key);
+	free(chain);
+	free(full);
+	pem_chain_free(certs, n);
+	return rc;
+}
+
+/* renewal/<name>.conf: everything `renew` needs to repeat this, no secrets. */
+static int issue_record(struct issue *is)
+{
+	struct issue_opts *o = is->o;
+	struct conf_kv kv[MAX_NAMES + 20];
+	char *key = uri_without_pin(is->g->key_uri), *ck = uri_without_pin(o->cert_key);
+	char port[16] = "", timeout[16];
+	size_t n = 0;
+	int rc;
+
+	snprintf(timeout, sizeof(timeout), "%d", is->g->timeout);
+	if (o->solver.http_port > 0)
+		snprintf(port, sizeof(port), "%d", o->solver.http_port);
+	kv[n++] = (struct conf_kv){ "cert_name", o->cert_name };
+	kv[n++] = (struct conf_kv){ "server", is->g->server };
+	kv[n++] = (struct conf_kv){ "account", is->a.kid };
+	kv[n++] = (struct conf_kv){ "key", key };
+	kv[n++] = (struct conf_kv){ "module", is->g->module };
+	kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
+	kv[n++] = (struct conf_kv){ "ca_bundle", is->g->ca_bundle };
+	kv[n++] = (struct conf_kv){ "timeout", timeout };
+	for (size_t i = 0; i < o->n_names; i++)
+		kv[n++] = (struct conf_kv){ "domain", o->names[i] };
+	kv[n++] = (struct conf_kv){ "solver", solver_name(o->solver.kind) };
+	kv[n++] = (struct conf_kv){ "webroot", o->solver.webroot };
+	kv[n++] = (struct conf_kv){ "http_port", port[0] ? port : NULL };
+	kv[n++] = (struct conf_kv){ "http_address", o->solver.http_address };
+	kv[n++] = (struct conf_kv){ "dns_hook", o->solver.dns_hook };
+	kv[n++] = (struct conf_kv){ "key_type", o->cert_key || o->csr_file ? NULL :
+			o->key_type ? o->key_type : "ec256" };
+	kv[n++] = (struct conf_kv){ "cert_key", ck };
+	kv[n++] = (struct conf_kv){ "csr", o->csr_file };
+	kv[n++] = (struct conf_kv){ "profile", o->profile };
+	kv[n++] = (struct conf_kv){ "preferred_chain", o->preferred_chain };
+	kv[n++] = (struct conf_kv){ "deploy_hook", o->deploy_hook };
+	if (is->g->allow_extractable)
+		kv[n++] = (struct conf_kv){ "allow_extractable_key", "yes" };
+	rc = store_renewal_write(is->g->config_dir, o->cert_name, kv, n) == 0 ? EXIT_OK : EXIT_FAIL;
+	free(key);
+	free(ck);
+	return rc;
+}
+
+static int issue_deploy(struct issue *is)
+{
+	char *env[3] = { NULL }, *domains = NULL, *nd;
+	int rc = EXIT_FAIL, st;
+
+	if (is->o->deploy_hook == NULL)
+		return EXIT_OK;
+	if ((domains = strdup("")) == NULL)
+		goto out;
+	for (size_t i = 0; i < is->o->n_names; i++) {
+		nd = xasprintf("%s%s%s", domains, i ? " " : "", is->o->names[i]);
+		if (nd == NULL)
+			goto out;
+		free(domains);
+		domains = nd;
+	}
+	env[0] = xasprintf("P11ACME_CERT_NAME=%s", is->o->cert_name);
+	env[1] = xasprintf("P11ACME_LIVE_DIR=%s", is->live_dir);
+	env[2] = xasprintf("P11ACME_DOMAINS=%s", domains);
+	if (env[0] == NULL || env[1] == NULL || env[2] == NULL)
+		goto out;
+	st = hook_run(is->o->deploy_hook, NULL, 0, env, 3, pin_env_name(is->g->pin_source));
+	if (st != 0) {
+		if (st > 0)
+			log_error("deploy hook '%s' exited with %d; the new certificate stays in %s",
+				  is->o->deploy_hook, st, is->live_dir);
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	for (int i = 0; i < 3; i++)
+		free(env[i]);
+	free(domains);
+	return rc;
+}
+
+static void issue_print(const struct issue *is)
+{
+	cJSON *o = NULL, *arr;
+	char *s = NULL;
+
+	if (!is->g->json) {
+		printf("%s\n", is->live_dir);
+		return;
+	}
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "name", is->o->cert_name) == NULL ||
+	    cJSON_AddStringToObject(o, "live_dir", is->live_dir) == NULL ||
+	    cJSON_AddStringToObject(o, "certificate_url", is->order.certificate) == NULL ||
+	    (arr = cJSON_AddArrayToObject(o, "domains")) == NULL)
+		goto out;
+	for (size_t i = 0; i < is->o->n_names; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(is->o->names[i]));
+	if ((s = cJSON_Print(o)) != NULL)
+		printf("%s\n", s);
+out:
+	free(s);
+	cJSON_Delete(o);
+}
+
+int cmd_issue(const struct globals *g, int argc, char **argv)
+{
+	struct issue_opts o = { 0 };
+	struct issue is = { 0 };
+	char *cn = NULL;
+	int rc;
+
+	is.g = g;
+	is.o = &o;
+	rc = issue_parse(argc, argv, &o);
+	if (rc != EXIT_OK) {
+		rc = rc < 0 ? EXIT_OK : rc;
+		goto out;
+	}
+	o.solver.pin_env = pin_env_name(g->pin_source);
+	if (o.csr_file != NULL && (rc = csr_names(&is)) != EXIT_OK)
+		goto out;
+	if (o.cert_name == NULL) {
+		cn = strdup(strncmp(o.names[0], "*.", 2) == 0 ? o.names[0] + 2 : o.names[0]);
+		if (cn == NULL) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		o.cert_name = cn;
+	}
+	if ((rc = cli_session(g, NULL, o.cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
+		goto out;
+	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
+	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
+	    (rc = issue_commit(&is)) != EXIT_OK)
+		goto out;
+	log_info("%s: certificate for %s is live in %s", o.cert_name, o.names[0], is.live_dir);
+	/* The set is committed: a failure from here on reports, and the cert stays. */
+	rc = issue_record(&is);
+	issue_print(&is);
+	if (issue_deploy(&is) != EXIT_OK)
+		rc = EXIT_FAIL;
+out:
+	for (size_t i = 0; i < o.n_names; i++)
+		free(o.names[i]);
+	free(cn);
+	acme_order_free(&is.order);
+	free(is.order_url);
+	EVP_PKEY_free(is.cert_key);
+	OPENSSL_free(is.csr);
+	free(is.chain_pem);
+	free(is.live_dir);
+	acme_close(&is.a);
+	signer_stop(is.signer);
+	return rc;
+}

@@ -1,0 +1,186 @@
+/*
+ * client/main.c: global options (git style, before the command), environment
+ * defaults, and dispatch. Only this file exits.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "common/common.h"
+
+#ifndef P11ACME_VERSION
+#define P11ACME_VERSION "0"
+#endif
+
+/* renew.c comes from its own issue; until it lands the binary still links and
+ * says so. A strong definition in renew.c replaces this one. */
+__attribute__((weak)) int cmd_renew(const struct globals *g, int argc, char **argv)
+{
+	(void)g;
+	(void)argc;
+	(void)argv;
+	log_error("renew: not available in this build");
+	return EXIT_FAIL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: p11acme [global options] COMMAND [options]\n"
+"\n"
+"Global options (each also read from the environment variable shown):\n"
+"  --server URL           ACME directory URL (P11ACME_SERVER; default Let's Encrypt)\n"
+"  --staging              Let's Encrypt staging (P11ACME_STAGING=1)\n"
+"  --key URI              account key, pkcs11: URI (P11ACME_KEY)\n"
+"  --module PATH          PKCS#11 module (P11ACME_MODULE)\n"
+"  --pin-source SRC       file:PATH, env:NAME or fd:N (P11ACME_PIN_SOURCE)\n"
+"  --ca-bundle FILE       trust anchors for the CA's TLS (P11ACME_CA_BUNDLE)\n"
+"  --config-dir DIR       default /etc/p11acme (P11ACME_CONFIG_DIR)\n"
+"  --timeout SECONDS      bound on one run, default 90 (P11ACME_TIMEOUT)\n"
+"  --allow-extractable-key  accept a key that can leave the token (P11ACME_ALLOW_EXTRACTABLE_KEY=1)\n"
+"  --json                 machine-readable results (P11ACME_JSON=1)\n"
+"  -v, -q                 more / fewer messages (P11ACME_VERBOSE=N, P11ACME_QUIET=1)\n"
+"  --version, --help\n"
+"\n"
+"Commands:\n"
+"  account register|show|thumbprint|rollover|deactivate\n"
+"  issue -d NAME [-d NAME...] (--webroot DIR | --standalone | --stateless |\n"
+"        --dns-hook CMD | --reuse-only) [options]\n"
+"  renew [--cert-name NAME | --all] [options]\n"
+"  revoke --cert FILE [--reason CODE]\n"
+"  key generate --key URI --type TYPE | key show --key URI\n"
+"  serve-http01 [--listen ADDR:PORT] [--thumbprint T]\n"
+"  http01-config nginx|apache\n"
+"\n"
+"'p11acme COMMAND --help' describes each command. Exit status: 0 success,\n"
+"1 failure, 2 usage or configuration error, 3 --reuse-only needs a challenge.\n");
+}
+
+static int env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+static int parse_timeout(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 86400)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
+	       O_EXTRACT, O_JSON, O_VERSION };
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, O_SERVER },
+		{ "staging", no_argument, NULL, O_STAGING },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "module", required_argument, NULL, O_MODULE },
+		{ "pin-source", required_argument, NULL, O_PIN },
+		{ "ca-bundle", required_argument, NULL, O_CA },
+		{ "config-dir", required_argument, NULL, O_CONFDIR },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "allow-extractable-key", no_argument, NULL, O_EXTRACT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct globals g = { 0 };
+	const char *cmd, *v;
+	int c, verbose = 0, quiet = 0, staging;
+
+	g.server = getenv("P11ACME_SERVER");
+	staging = env_flag("P11ACME_STAGING");
+	g.key_uri = getenv("P11ACME_KEY");
+	g.module = getenv("P11ACME_MODULE");
+	g.pin_source = getenv("P11ACME_PIN_SOURCE");
+	g.ca_bundle = getenv("P11ACME_CA_BUNDLE");
+	g.config_dir = getenv("P11ACME_CONFIG_DIR");
+	g.allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
+	g.json = env_flag("P11ACME_JSON");
+	g.timeout = 90;
+	quiet = env_flag("P11ACME_QUIET");
+	if ((v = getenv("P11ACME_VERBOSE")) != NULL && *v != '\0')
+		verbose = atoi(v);
+	if ((v = getenv("P11ACME_TIMEOUT")) != NULL && *v != '\0' &&
+	    parse_timeout(v, &g.timeout) != 0) {
+		fprintf(stderr, "p11acme: P11ACME_TIMEOUT: not a number of seconds: %s\n", v);
+		return EXIT_USAGE;
+	}
+
+	/* '+': stop at the command, so its options stay its own. */
+	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SERVER: g.server = optarg; staging = 0; break;
+		case O_STAGING: staging = 1; g.server = NULL; break;
+		case O_KEY: g.key_uri = optarg; break;
+		case O_MODULE: g.module = optarg; break;
+		case O_PIN: g.pin_source = optarg; break;
+		case O_CA: g.ca_bundle = optarg; break;
+		case O_CONFDIR: g.config_dir = optarg; break;
+		case O_TIMEOUT:
+			if (parse_timeout(optarg, &g.timeout) != 0) {
+				fprintf(stderr, "p11acme: --timeout: not a number of seconds (1..86400): %s\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_EXTRACT: g.allow_extractable = 1; break;
+		case O_JSON: g.json = 1; break;
+		case 'v': verbose++; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case O_VERSION: printf("p11acme %s\n", P11ACME_VERSION); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (g.server == NULL || *g.server == '\0')
+		g.server = staging ? LE_STAGING_URL : LE_PRODUCTION_URL;
+	if (g.config_dir == NULL || *g.config_dir == '\0')
+		g.config_dir = "/etc/p11acme";
+	if (g.ca_bundle != NULL && *g.ca_bundle == '\0')
+		g.ca_bundle = NULL;
+	log_verbosity = quiet ? LOG_ERROR : LOG_INFO + verbose;
+
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1; /* each command parses its own argv from argv[1] */
+	if (strcmp(cmd, "account") == 0)
+		return cmd_account(&g, argc, argv);
+	if (strcmp(cmd, "issue") == 0)
+		return cmd_issue(&g, argc, argv);
+	if (strcmp(cmd, "renew") == 0)
+		return cmd_renew(&g, argc, argv);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_revoke(&g, argc, argv);
+	if (strcmp(cmd, "key") == 0)
+		return cmd_key(&g, argc, argv);
+	if (strcmp(cmd, "serve-http01") == 0)
+		return cmd_serve_http01(&g, argc, argv);
+	if (strcmp(cmd, "http01-config") == 0)
+		return cmd_http01_config(&g, argc, argv);
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "p11acme: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,273 @@
+/*
+ * client/solve.c: challenge solvers for `issue` (solve.h).
+ */
+#include "client/solve.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/cli.h"
+#include "common/common.h"
+
+#define SOLVER_MAX 100
+
+/* One readied challenge. */
+struct pending {
+	char *authz_url;
+	char *ident;   /* identifier without "*." */
+	char *token;
+	char *auth;    /* dns-01 TXT value */
+	char *file;    /* webroot file written */
+	int valid;
+};
+
+struct solver {
+	struct solver_opts o;
+	char *thumbprint;
+	struct http01_server *srv;
+	char *chall_dir;       /* DIR/.well-known/acme-challenge */
+	int made_dirs;         /* we created .well-known and acme-challenge */
+	struct pending p[SOLVER_MAX];
+	size_t n;
+};
+
+const char *solver_name(enum solver_kind kind)
+{
+	switch (kind) {
+	case SOLVE_WEBROOT: return "webroot";
+	case SOLVE_STANDALONE: return "standalone";
+	case SOLVE_STATELESS: return "stateless";
+	case SOLVE_DNS: return "dns-hook";
+	case SOLVE_REUSE: return "reuse-only";
+	default: return "none";
+	}
+}
+
+const char *solver_chall_type(enum solver_kind kind)
+{
+	return kind == SOLVE_DNS ? "dns-01" : "http-01";
+}
+
+int token_valid(const char *token)
+{
+	/* base64url only: no '/', '.', '%' can reach a path; 16 chars = 96 bits at least. */
+	return token != NULL && strlen(token) >= 16 && b64url_valid(token, ACME_TOKEN_MAX);
+}
+
+struct solver *solver_new(const struct solver_opts *o, const char *thumbprint)
+{
+	struct solver *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->o = *o;
+	if ((s->thumbprint = strdup(thumbprint)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- webroot ---- */
+
+static int webroot_dirs(struct solver *s)
+{
+	char *wk = NULL;
+	struct stat st;
+	int rc = -1;
+
+	if (s->chall_dir != NULL)
+		return 0;
+	if (stat(s->o.webroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_error("%s: not a directory", s->o.webroot);
+		return -1;
+	}
+	if ((wk = xasprintf("%s/.well-known", s->o.webroot)) == NULL ||
+	    (s->chall_dir = xasprintf("%s/acme-challenge", wk)) == NULL)
+		goto out;
+	s->made_dirs = stat(wk, &st) != 0;
+	if (mkdir_p(s->chall_dir, 0755) != 0) {
+		log_error("%s: %s", s->chall_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(wk);
+	return rc;
+}
+
+static int webroot_begin(struct solver *s, struct pending *p, const char *keyauth)
+{
+	if (webroot_dirs(s) != 0)
+		return -1;
+	if ((p->file = xasprintf("%s/%s", s->chall_dir, p->token)) == NULL)
+		return -1;
+	/* World-readable: the web server usually runs as another user. */
+	if (file_write_atomic(p->file, keyauth, strlen(keyauth), 0644) != 0) {
+		log_error("%s: %s", p->file, strerror(errno));
+		free(p->file);
+		p->file = NULL;
+		return -1;
+	}
+	log_debug("%s: wrote %s", p->ident, p->file);
+	return 0;
+}
+
+/* ---- standalone ---- */
+
+static int standalone_begin(struct solver *s, struct pending *p)
+{
+	if (s->srv == NULL) {
+		s->srv = http01_start(s->o.http_address, s->o.http_port > 0 ? s->o.http_port : 80,
+				      s->thumbprint, 0);
+		if (s->srv == NULL)
+			return -1;
+	}
+	return http01_add_token(s->srv, p->token);
+}
+
+/* ---- dns-01 hook ---- */
+
+static int dns_hook(struct solver *s, const struct pending *p, const char *method)
+{
+	char *args[5] = { (char *)method, "dns-01", p->ident, p->token, p->auth };
+	char *env[5] = { NULL };
+	int rc = -1, st;
+
+	env[0] = xasprintf("P11ACME_METHOD=%s", method);
+	env[1] = xasprintf("P11ACME_TYPE=dns-01");
+	env[2] = xasprintf("P11ACME_IDENT=%s", p->ident);
+	env[3] = xasprintf("P11ACME_TOKEN=%s", p->token);
+	env[4] = xasprintf("P11ACME_AUTH=%s", p->auth);
+	for (int i = 0; i < 5; i++)
+		if (env[i] == NULL)
+			goto out;
+	st = hook_run(s->o.dns_hook, args, 5, env, 5, s->o.pin_env);
+	if (st != 0) {
+		if (st > 0)
+			log_error("%s: dns hook '%s %s' exited with %d", p->ident, s->o.dns_hook,
+				  method, st);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < 5; i++)
+		free(env[i]);
+	return rc;
+}
+
+static int dns_begin(struct solver *s, struct pending *p, const char *keyauth)
+{
+	if ((p->auth = acme_dns_txt(keyauth)) == NULL)
+		return -1;
+	if (dns_hook(s, p, "begin") != 0) {
+		/* uacme's contract: a non-zero begin declines the challenge. */
+		log_error("%s: the dns hook declined the dns-01 challenge", p->ident);
+		free(p->auth);
+		p->auth = NULL; /* no done/failed for a challenge never begun */
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- common ---- */
+
+static const struct acme_challenge *find_chall(const struct acme_authz *z, const char *type)
+{
+	for (size_t i = 0; i < z->n_challs; i++)
+		if (strcmp(z->challs[i].type, type) == 0)
+			return &z->challs[i];
+	return NULL;
+}
+
+int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz *z,
+		 const char *authz_url, char **chall_url)
+{
+	const char *type = solver_chall_type(s->o.kind);
+	const struct acme_challenge *c = find_chall(z, type);
+	struct pending *p;
+	char *keyauth = NULL;
+	int rc = -1;
+
+	*chall_url = NULL;
+	if (c == NULL) {
+		log_error("%s: the CA offers no %s challenge%s", z->ident.value, type,
+			  z->wildcard ? " (wildcards need --dns-hook)" : "");
+		return -1;
+	}
+	if (!token_valid(c->token)) {
+		log_error("%s: the CA sent a malformed %s token", z->ident.value, type);
+		return -1;
+	}
+	if (s->n >= SOLVER_MAX) {
+		log_error("too many authorizations in one order");
+		return -1;
+	}
+	p = &s->p[s->n];
+	memset(p, 0, sizeof(*p));
+	p->authz_url = strdup(authz_url);
+	/* The authorization identifier never has "*."; strip it anyway for hooks. */
+	p->ident = strdup(strncmp(z->ident.value, "*.", 2) == 0 ? z->ident.value + 2
+							       : z->ident.value);
+	p->token = strdup(c->token);
+	keyauth = acme_keyauth(a, c->token);
+	if (p->authz_url == NULL || p->ident == NULL || p->token == NULL || keyauth == NULL)
+		goto out;
+	s->n++; /* from here on solver_end cleans this entry up */
+	switch (s->o.kind) {
+	case SOLVE_WEBROOT: rc = webroot_begin(s, p, keyauth); break;
+	case SOLVE_STANDALONE: rc = standalone_begin(s, p); break;
+	case SOLVE_DNS: rc = dns_begin(s, p, keyauth); break;
+	case SOLVE_STATELESS: rc = 0; break;
+	default: rc = -1; break;
+	}
+	if (rc == 0 && (*chall_url = strdup(c->url)) == NULL)
+		rc = -1;
+out:
+	free(keyauth);
+	return rc;
+}
+
+void solver_result(struct solver *s, const char *authz_url, int valid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->p[i].authz_url, authz_url) == 0)
+			s->p[i].valid = valid;
+}
+
+void solver_end(struct solver *s)
+{
+	char *wk = NULL;
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct pending *p = &s->p[i];
+
+		if (p->file != NULL && unlink(p->file) != 0 && errno != ENOENT)
+			log_warn("%s: %s", p->file, strerror(errno));
+		if (s->o.kind == SOLVE_DNS && p->auth != NULL)
+			dns_hook(s, p, p->valid ? "done" : "failed");
+		free(p->authz_url);
+		free(p->ident);
+		free(p->token);
+		free(p->auth);
+		free(p->file);
+	}
+	if (s->chall_dir != NULL && s->made_dirs) {
+		/* Only what we made, and only when empty (rmdir refuses otherwise). */
+		rmdir(s->chall_dir);
+		if ((wk = xasprintf("%s/.well-known", s->o.webroot)) != NULL)
+			rmdir(wk);
+	}
+	if (s->srv != NULL)
+		http01_stop(s->srv);
+	free(wk);
+	free(s->chall_dir);
+	free(s->thumbprint);
+	free(s);
+}
