@@ -8,8 +8,10 @@
  *   sign-many N URL                    N JWSs, one per line (kid mode, distinct payloads)
  *   keychange URL ACCOUNT_URL          inner key-change JWS
  *   csr NAME...                        DER CSR on stdout
- *   isolation PIN_ENV                  after start: checks this process has no PKCS#11
- *                                      module mapped and no PIN_ENV; prints "isolated"
+ *   isolation [PIN_ENV [PIN]]          after start: checks this process has no PKCS#11
+ *                                      module mapped, no PIN_ENV (nor PIN_ENV=PIN in the
+ *                                      environment block), an fd: PIN source closed;
+ *                                      prints "isolated"
  *   hold                               prints the signer's pid, then sleeps (kill me)
  *   malformed                          sends truncated, oversized, bad-version, unknown-op
  *                                      and bad-field frames; each must get an error and
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,16 +42,22 @@ static enum signer_key key_arg(int argc, char **argv, int i)
 	return strcmp(argv[i], "new") == 0 ? SIGNER_KEY_NEW : SIGNER_KEY_CERT;
 }
 
-/* The module must live only in the child: look for PKCS#11 modules mapped here.
- * (libp11 itself is linked into every binary; loading a module is what counts.) */
-static int isolated(const char *pin_env)
+/*
+ * The module and the PIN must live only in the child: no PKCS#11 module mapped here
+ * (libp11 itself is linked into every binary; loading a module is what counts), the
+ * PIN variable gone from the environment and from the original environment block,
+ * and an fd: PIN source closed.
+ */
+static int isolated(const struct signer_config *cfg, const char *pin_env, const char *pin)
 {
-	char *maps = file_read("/proc/self/maps", 1 << 24, NULL, 0);
+	char *maps = file_read("/proc/self/maps", 1 << 24, NULL, 0), *env = NULL, *entry = NULL;
+	size_t envlen = 0, i;
 	int ok = 1;
 
-	if (maps == NULL) {
-		fprintf(stderr, "cannot read /proc/self/maps\n");
-		return 0;
+	if (maps == NULL || (env = file_read("/proc/self/environ", 1 << 20, &envlen, 0)) == NULL) {
+		fprintf(stderr, "cannot read /proc/self/maps or environ\n");
+		ok = 0;
+		goto out;
 	}
 	if (strstr(maps, "softhsm") != NULL || strstr(maps, "p11-kit-client") != NULL ||
 	    strstr(maps, "p11-kit-proxy") != NULL || strstr(maps, "opensc-pkcs11") != NULL) {
@@ -59,7 +68,21 @@ static int isolated(const char *pin_env)
 		fprintf(stderr, "%s is still in the parent's environment\n", pin_env);
 		ok = 0;
 	}
+	if (pin_env != NULL && pin != NULL && (entry = xasprintf("%s=%s", pin_env, pin)) != NULL)
+		for (i = 0; i < envlen; i += strlen(env + i) + 1)
+			if (strcmp(env + i, entry) == 0) {
+				fprintf(stderr, "the PIN is still in /proc/self/environ\n");
+				ok = 0;
+			}
+	if (cfg->pin_source != NULL && strncmp(cfg->pin_source, "fd:", 3) == 0 &&
+	    fcntl(atoi(cfg->pin_source + 3), F_GETFD) != -1) {
+		fprintf(stderr, "the PIN descriptor is still open in the parent\n");
+		ok = 0;
+	}
+out:
 	free(maps);
+	free(env);
+	free(entry);
 	return ok;
 }
 
@@ -265,7 +288,8 @@ int main(int argc, char **argv)
 	if ((rc = signer_start(&cfg, &s)) != SIGNER_OK)
 		return status_exit(rc);
 	if (strcmp(argv[i], "isolation") == 0) {
-		rc = isolated(i + 1 < argc ? argv[i + 1] : NULL) ? SIGNER_OK : SIGNER_ERR;
+		rc = isolated(&cfg, i + 1 < argc ? argv[i + 1] : NULL, i + 2 < argc ? argv[i + 2] : NULL)
+			     ? SIGNER_OK : SIGNER_ERR;
 		if (rc == SIGNER_OK)
 			printf("isolated\n");
 	} else
