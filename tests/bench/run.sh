@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# make bench: p11acme against lego, certbot and uacme (Debian 12 packages) on one local
+# Pebble. See docs/BENCHMARKS.md for the method; results go to bench/results/.
+#
+#   tests/bench/run.sh                 everything (about 5-10 minutes)
+#
+# Environment:
+#   BENCH_ROUNDS=7          interleaved rounds (A B C D first issuances, then A B C D reuse)
+#   BENCH_CLIENTS="lego certbot uacme p11acme"   clients to compare (p11acme is skipped,
+#                           with a note, while its `issue --standalone` does not work)
+#   BENCH_FLEET=200         renewals per concurrency level in the fleet run (0 skips it)
+#   BENCH_FLEET_CONC="1 4 8"
+#   BENCH_OUT=bench/results where the machine-readable results go
+#   BENCH_DOCS=1            regenerate the table in docs/BENCHMARKS.md and docs/bench.png
+#
+# It runs in a private mount namespace (unshare -m) with the test CA bind-mounted over
+# /etc/ssl/certs/ca-certificates.crt: uacme has no CA option and ignores CURL_CA_BUNDLE.
+# The other clients get the CA explicitly (LEGO_CA_CERTIFICATES, REQUESTS_CA_BUNDLE,
+# --ca-bundle).
+if [ "${BENCH_IN_NS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare -m, bind mount)" >&2; exit 2; }
+	exec unshare -m --propagation private env BENCH_IN_NS=1 "$0" "$@"
+fi
+
+. "$(dirname "$0")/../lib/harness.sh"
+BENCH_DIR="$TH_ROOT/tests/bench"
+ROUNDS=${BENCH_ROUNDS:-7}
+CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme p11acme"}
+FLEET=${BENCH_FLEET:-200}
+FLEET_CONC=${BENCH_FLEET_CONC:-"1 4 8"}
+OUT=${BENCH_OUT:-$TH_ROOT/bench/results}
+case "$OUT" in /*) ;; *) OUT="$TH_ROOT/$OUT" ;; esac
+MEASURE="python3 $BENCH_DIR/measure.py"
+EMAIL=bench@example.com
+DOMAIN=${BENCH_DOMAIN:-bench.example.com}
+
+RAW="$T/raw"
+mkdir -p "$RAW" "$OUT"
+START_EPOCH=$(date +%s)
+
+# ---------------------------------------------------------------- Pebble
+export PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=100
+th_token
+th_pebble_start
+mount --bind "$TH_CA_BUNDLE" /etc/ssl/certs/ca-certificates.crt
+S=$TH_SERVER
+CA=$TH_CA_BUNDLE
+P=$TH_HTTP_PORT
+th_log "Pebble at $S, VA port $P, log $TH_PEBBLE_LOG"
+
+# ---------------------------------------------------------------- p11acme available?
+P11ACME_BIN="$TH_BUILD/p11acme"
+p11acme_ok() {
+	[ -x "$P11ACME_BIN" ] && "$P11ACME_BIN" issue --help 2>&1 | grep -q -- '--standalone'
+}
+case " $CLIENTS " in *" p11acme "*)
+	if ! p11acme_ok; then
+		th_log "p11acme: $P11ACME_BIN has no working 'issue --standalone' yet; skipped"
+		CLIENTS=$(echo " $CLIENTS " | sed 's/ p11acme / /')
+		P11ACME_SKIPPED=1
+	fi ;;
+esac
+
+# ---------------------------------------------------------------- uacme's http-01 server
+# uacme has no standalone server. Its hook writes the key authorization into a webroot,
+# and nginx (started just before uacme's first issuance, stopped right after; not part of
+# the measurement, as a web server that is already running would not be) serves it on
+# the VA port.
+WEBROOT="$T/webroot"
+mkdir -p "$WEBROOT/.well-known/acme-challenge" "$T/nginx/logs"
+cat >"$T/nginx/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log;
+events { worker_connections 64; }
+http {
+	access_log $T/nginx/logs/access.log;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	default_type text/plain;
+	server { listen 127.0.0.1:$P; root $WEBROOT; }
+}
+EOF
+NGINX_PID=""
+nginx_start() {
+	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" &
+	NGINX_PID=$!
+	th_track "$NGINX_PID"
+	th_wait_port 127.0.0.1 "$P"
+}
+nginx_stop() {
+	[ -n "$NGINX_PID" ] || return 0
+	kill "$NGINX_PID" 2>/dev/null || true
+	wait "$NGINX_PID" 2>/dev/null || true
+	th_untrack "$NGINX_PID"
+	NGINX_PID=""
+	# wait until the port is free again for the next standalone client
+	local n=0
+	while (exec 3<>"/dev/tcp/127.0.0.1/$P") 2>/dev/null; do
+		n=$((n + 1)); [ $n -gt 100 ] && break; sleep 0.05
+	done
+}
+export BENCH_WEBROOT="$WEBROOT"
+
+# ---------------------------------------------------------------- the clients
+# client_cmd CLIENT CASE DIR NAME: print nothing, set CMD (array) for one issuance.
+# CASE first: DIR is fresh; the client creates its account and solves http-01.
+# CASE reuse: DIR holds only a copy of the account (client_share) and NAME was
+# validated by that account in the first issuance.
+client_cmd() {
+	local client=$1 case=$2 dir=$3 name=$4
+	case $client in
+	lego)
+		CMD=(env LEGO_CA_CERTIFICATES="$CA" lego --accept-tos --email "$EMAIL" --server "$S"
+			--path "$dir" --key-type ec256 -d "$name" --http --http.port "127.0.0.1:$P" run) ;;
+	certbot)
+		CMD=(env REQUESTS_CA_BUNDLE="$CA" certbot certonly --non-interactive --agree-tos
+			-m "$EMAIL" --no-eff-email --server "$S" --config-dir "$dir/etc" --work-dir "$dir/work"
+			--logs-dir "$dir/logs" --key-type ecdsa --standalone --preferred-challenges http
+			--http-01-port "$P" --http-01-address 127.0.0.1 -d "$name") ;;
+	uacme)
+		if [ "$case" = first ]; then
+			CMD=(sh -c 'uacme -y -t EC -a "$1" -c "$2" new "$3" && exec uacme -t EC -a "$1" -c "$2" -h "$4" issue "$5"'
+				uacme "$S" "$dir" "$EMAIL" "$BENCH_DIR/uacme-hook.sh" "$name")
+		else
+			CMD=(uacme -t EC -a "$S" -c "$dir" -h "$BENCH_DIR/uacme-hook.sh" issue "$name")
+		fi ;;
+	p11acme)
+		local g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --key "$TH_KEY" --module "$TH_MODULE"
+			--pin-source "file:$TH_PIN_FILE" --config-dir "$dir")
+		local i=(issue -d "$name" --standalone --http-port "$P" --http-address 127.0.0.1)
+		if [ "$case" = first ]; then
+			# like uacme: an explicit account step (register finds the existing
+			# account of the token key in later rounds), then the issuance
+			CMD=(sh -c '"$@" account register --email "$E" --agree-tos && exec "$@" '"$(printf '%q ' "${i[@]}")"
+				p11acme "${g[@]}")
+			CMD=(env E="$EMAIL" "${CMD[@]}")
+		else
+			CMD=("${g[@]}" "${i[@]}")
+		fi ;;
+	esac
+}
+
+# client_share CLIENT FROM TO: the second host gets the account, as users do it today
+# (copy the account directory, which holds the key), or for p11acme only the account
+# URL cache (no key; the key stays in the token).
+client_share() {
+	local client=$1 from=$2 to=$3
+	mkdir -p "$to"
+	case $client in
+	lego) cp -a "$from/accounts" "$to/" ;;
+	certbot) mkdir -p "$to/etc" && cp -a "$from/etc/accounts" "$to/etc/" ;;
+	uacme) mkdir -p "$to/private" && cp -a "$from/private/key.pem" "$to/private/" ;;
+	p11acme) [ -d "$from/accounts" ] && cp -a "$from/accounts" "$to/" || true ;;
+	esac 2>/dev/null || th_log "$client: no account in $from to share (its first issuance failed?)"
+}
+
+# count_requests SLICE: "total challenge-posts breakdown" from a slice of Pebble's log.
+# Pebble 2.4 logs one line "<METHOD> <path> -> calling handler()" per HTTP request.
+count_requests() {
+	python3 - "$1" <<'PY'
+import re, sys, collections
+c = collections.Counter()
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r'\b(GET|HEAD|POST|PUT|DELETE) (/[^ ]*) -> calling handler\(\)', line)
+    if m:
+        seg = m.group(2).strip("/").split("/")[0] or "/"
+        c[m.group(1) + " " + seg] += 1
+chal = sum(v for k, v in c.items() if k.startswith("POST chalZ"))
+print(sum(c.values()), chal, ";".join(f"{k}={v}" for k, v in sorted(c.items())).replace(" ", "_"))
+PY
+}
+
+RUNS_CSV="$RAW/runs.csv"
+echo "client,case,round,name,wall_s,user_s,sys_s,cpu_s,maxrss_kb,tree_rss_kb,tree_pss_peak_kb,requests,challenge_posts,rc,breakdown" >"$RUNS_CSV"
+
+# run_one CLIENT CASE ROUND NAME DIR [--tree]: one measured issuance, appended to runs.csv.
+run_one() {
+	local client=$1 case=$2 round=$3 name=$4 dir=$5 tree=${6:-} id before after
+	id="$client-$case-$round"
+	client_cmd "$client" "$case" "$dir" "$name"
+	mkdir -p "$dir"
+	[ "$client" = uacme ] && [ "$case" = first ] && nginx_start
+	before=$(wc -l <"$TH_PEBBLE_LOG")
+	$MEASURE $tree --log "$RAW/$id.log" "$RAW/$id.json" -- "${CMD[@]}"
+	after=$(wc -l <"$TH_PEBBLE_LOG")
+	[ "$client" = uacme ] && [ "$case" = first ] && nginx_stop
+	sed -n "$((before + 1)),${after}p" "$TH_PEBBLE_LOG" >"$RAW/$id.pebble"
+	{ echo "=== $id $name"; grep -- '-> calling handler()' "$RAW/$id.pebble" || true; } >>"$RAW/requests.txt"
+	read -r reqs chal breakdown < <(count_requests "$RAW/$id.pebble")
+	python3 - "$RAW/$id.json" "$client" "$case" "$round" "$name" "$reqs" "$chal" "$breakdown" >>"$RUNS_CSV" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c, case, rnd, name, reqs, chal, bd = sys.argv[2:]
+print(",".join(str(x) for x in [c, case, rnd, name, r["wall_s"], r["user_s"], r["sys_s"], r["cpu_s"],
+      r["maxrss_kb"], r.get("tree_rss_kb", ""), r.get("tree_pss_peak_kb", ""), reqs, chal, r["rc"], bd]))
+PY
+	local rc
+	rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$RAW/$id.json")
+	printf '# %-8s %-6s %-4s %-34s %s\n' "$client" "$case" "$round" "$name" \
+		"$(tail -n1 "$RUNS_CSV" | cut -d, -f5,9,12,13,14 | tr , ' ')" >&2
+	if [ "$rc" != 0 ]; then
+		th_log "$id failed (exit $rc); last lines of its output:"
+		tail -n 8 "$RAW/$id.log" | sed 's/^/#   /' >&2
+		cp "$RAW/$id.log" "$OUT/failed-$id.log" 2>/dev/null || true
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- interleaved rounds
+th_log "clients: $CLIENTS; $ROUNDS rounds (wall s, max RSS kB, requests, challenge POSTs, exit)"
+for r in $(seq 1 "$ROUNDS"); do
+	for c in $CLIENTS; do
+		run_one "$c" first "$r" "r$r-$c.$DOMAIN" "$T/c/$c/$r/first"
+	done
+	for c in $CLIENTS; do
+		client_share "$c" "$T/c/$c/$r/first" "$T/c/$c/$r/reuse"
+		run_one "$c" reuse "$r" "r$r-$c.$DOMAIN" "$T/c/$c/$r/reuse"
+	done
+done
+
+# One more round with the process-tree memory sampler (sum of per-process peaks and
+# sampled Pss): its timings are not used, since sampling costs CPU.
+th_log "memory round (process-tree sampling)"
+for c in $CLIENTS; do
+	run_one "$c" first mem "m-$c.$DOMAIN" "$T/c/$c/mem/first" --tree
+done
+for c in $CLIENTS; do
+	client_share "$c" "$T/c/$c/mem/first" "$T/c/$c/mem/reuse"
+	run_one "$c" reuse mem "m-$c.$DOMAIN" "$T/c/$c/mem/reuse" --tree
+done
+cp "$RUNS_CSV" "$OUT/runs.csv"
+cp "$RAW/requests.txt" "$OUT/requests.txt"
+
+# ---------------------------------------------------------------- RFC 8555 minimum
+# A minimal client (rfcmin.py) issues a name with http-01, then issues it again as a new
+# process with a warm cache would, and counts the requests of the second issuance.
+th_log "RFC 8555 minimum for a reuse issuance (tests/bench/rfcmin.py)"
+python3 "$BENCH_DIR/rfcmin.py" "$S" "$CA" "rfcmin.$DOMAIN" "$P" "$OUT/rfcmin.json" ||
+	th_log "rfcmin probe failed"
+
+# ---------------------------------------------------------------- fleet (p11acme)
+. "$BENCH_DIR/fleet.sh"
+FLEET_CSV="$OUT/fleet.csv"
+echo "client,concurrency,renewals,ok,failed,elapsed_s,renewals_per_s,requests,requests_per_renewal,median_wall_s,p95_wall_s" >"$FLEET_CSV"
+if [ "$FLEET" -gt 0 ]; then
+	case " $CLIENTS " in
+	*" p11acme "*) fleet_run p11acme ;;
+	*) th_log "fleet: skipped, p11acme not available" ;;
+	esac
+	[ "${BENCH_FLEET_LEGO:-1}" = 1 ] && case " $CLIENTS " in *" lego "*) fleet_run lego ;; esac
+fi
+
+# ---------------------------------------------------------------- signer throughput
+. "$BENCH_DIR/signer.sh"
+signer_bench "$OUT/signer.json"
+
+# ---------------------------------------------------------------- environment, summary
+python3 - "$OUT/env.json" "$START_EPOCH" "${P11ACME_SKIPPED:-0}" "$CLIENTS" "$ROUNDS" <<PY
+import json, os, platform, subprocess, sys, time
+def sh(c):
+    try:
+        return subprocess.run(c, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception as e:
+        return "?"
+def deb(p):
+    return sh(f"dpkg-query -W -f='\${{Version}}' {p} 2>/dev/null") or "not installed"
+cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+env = {
+  "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+  "duration_s": int(time.time()) - int(sys.argv[2]),
+  "machine": {"cpu": cpu, "cores": os.cpu_count(), "mem_mib": int(sh("awk '/MemTotal/{print int(\$2/1024)}' /proc/meminfo") or 0),
+              "kernel": platform.release(), "os": sh(". /etc/os-release; echo \$PRETTY_NAME")},
+  "versions": {"p11acme": sh("$P11ACME_BIN --version 2>&1 | head -n1") or "not built",
+               "p11acme_git": sh("git -C '$TH_ROOT' rev-parse --short HEAD"),
+               "lego": deb("lego"), "certbot": deb("certbot"), "uacme": deb("uacme"),
+               "pebble": deb("pebble"), "softhsm2": deb("softhsm2"), "libp11": deb("libp11-3"),
+               "python3": platform.python_version(), "nginx-light": deb("nginx-light")},
+  "pebble_env": {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "100"},
+  "rounds": int(sys.argv[5]), "clients": sys.argv[4].split(), "p11acme_skipped": sys.argv[3] == "1",
+}
+json.dump(env, open(sys.argv[1], "w"), indent=1)
+PY
+python3 "$BENCH_DIR/summarize.py" "$OUT"
+if [ "${BENCH_DOCS:-1}" = 1 ]; then
+	python3 "$BENCH_DIR/summarize.py" --docs "$OUT" "$TH_ROOT/docs/BENCHMARKS.md"
+	gnuplot -e "resdir='$OUT'; outfile='$TH_ROOT/docs/bench.png'" "$BENCH_DIR/chart.gp" &&
+		th_log "chart: docs/bench.png"
+fi
+th_log "results in $OUT ($(( $(date +%s) - START_EPOCH )) s)"

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""summarize.py: turn bench/results/*.csv|json into summary.json, summary.csv,
+chart.dat and the results section of docs/BENCHMARKS.md.
+
+    summarize.py RESULTS_DIR                 writes summary.json, summary.csv, chart.dat
+    summarize.py --docs RESULTS_DIR DOC.md   replaces the text between
+                                             <!-- bench:begin --> and <!-- bench:end -->
+"""
+import csv, json, os, statistics, sys
+
+ORDER = ["p11acme", "lego", "certbot", "uacme", "dehydrated"]
+OTHERS = ["lego", "certbot", "uacme", "dehydrated"]
+
+
+def q(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = (len(xs) - 1) * p
+    f = int(k)
+    c = min(f + 1, len(xs) - 1)
+    return xs[f] + (xs[c] - xs[f]) * (k - f)
+
+
+def load_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def summarize(res):
+    rows = list(csv.DictReader(open(os.path.join(res, "runs.csv"))))
+    clients = sorted({r["client"] for r in rows}, key=lambda c: ORDER.index(c) if c in ORDER else 99)
+    out = {"clients": clients, "cases": {}}
+    for case in ("first", "reuse"):
+        out["cases"][case] = {}
+        for c in clients:
+            rs = [r for r in rows if r["client"] == c and r["case"] == case and r["round"] != "mem"]
+            ok = [r for r in rs if r["rc"] == "0"]
+            mem = [r for r in rows if r["client"] == c and r["case"] == case and r["round"] == "mem"]
+            f = lambda k: [float(r[k]) for r in ok]
+            wall, cpu, user, sysc, rss, reqs = f("wall_s"), f("cpu_s"), f("user_s"), f("sys_s"), f("maxrss_kb"), f("requests")
+            d = {"runs": len(rs), "ok": len(ok), "failed": len(rs) - len(ok)}
+            if ok:
+                d.update({
+                    "wall_s": {"median": statistics.median(wall), "min": min(wall), "max": max(wall),
+                               "p25": q(wall, .25), "p75": q(wall, .75)},
+                    "cpu_s": {"median": statistics.median(cpu), "min": min(cpu), "max": max(cpu)},
+                    "user_s_median": statistics.median(user), "sys_s_median": statistics.median(sysc),
+                    "maxrss_kb": {"median": statistics.median(rss), "min": min(rss), "max": max(rss)},
+                    "requests": {"median": statistics.median(reqs), "min": min(reqs), "max": max(reqs)},
+                    "challenge_posts_median": statistics.median(f("challenge_posts")),
+                    "breakdown": ok[len(ok) // 2]["breakdown"],
+                })
+            if mem and mem[0]["rc"] == "0" and mem[0]["tree_rss_kb"]:
+                d["tree_rss_kb"] = int(mem[0]["tree_rss_kb"])
+                d["tree_pss_peak_kb"] = int(mem[0]["tree_pss_peak_kb"] or 0)
+                d["tree_maxrss_kb"] = int(mem[0]["maxrss_kb"])
+            out["cases"][case][c] = d
+    # ratios p11acme / other
+    if "p11acme" in clients:
+        out["ratios"] = {}
+        for case in ("first", "reuse"):
+            me = out["cases"][case]["p11acme"]
+            rr = {}
+            for o in clients:
+                if o == "p11acme":
+                    continue
+                them = out["cases"][case][o]
+                if "wall_s" not in me or "wall_s" not in them:
+                    continue
+                rr[o] = {
+                    "wall": me["wall_s"]["median"] / them["wall_s"]["median"],
+                    "cpu": me["cpu_s"]["median"] / them["cpu_s"]["median"] if them["cpu_s"]["median"] else None,
+                    "maxrss": me["maxrss_kb"]["median"] / them["maxrss_kb"]["median"],
+                    "requests": me["requests"]["median"] / them["requests"]["median"],
+                }
+                if "tree_rss_kb" in me and "tree_rss_kb" in them:
+                    rr[o]["tree_rss"] = me["tree_rss_kb"] / them["tree_rss_kb"]
+                    rr[o]["tree_pss"] = me["tree_pss_peak_kb"] / them["tree_pss_peak_kb"]
+            out["ratios"][case] = rr
+    out["rfc_minimum"] = load_json(os.path.join(res, "rfcmin.json"))
+    out["signer"] = load_json(os.path.join(res, "signer.json"))
+    out["env"] = load_json(os.path.join(res, "env.json"), {})
+    fl = os.path.join(res, "fleet.csv")
+    out["fleet"] = list(csv.DictReader(open(fl))) if os.path.exists(fl) else []
+    out["targets"] = targets(out)
+    return out
+
+
+def targets(s):
+    t = []
+    r = s.get("ratios", {}).get("reuse", {})
+    me = s["cases"]["reuse"].get("p11acme", {})
+
+    def add(name, value, limit, ok, how):
+        t.append({"target": name, "value": value, "limit": limit,
+                  "met": None if ok is None else bool(ok), "how": how})
+
+    if "lego" in r:
+        add("reuse wall <= 0.5x lego", r["lego"]["wall"], 0.5, r["lego"]["wall"] <= 0.5, "median/median")
+    else:
+        add("reuse wall <= 0.5x lego", None, 0.5, None, "no data")
+    if "certbot" in r:
+        add("reuse wall <= 0.1x certbot", r["certbot"]["wall"], 0.1, r["certbot"]["wall"] <= 0.1, "median/median")
+    else:
+        add("reuse wall <= 0.1x certbot", None, 0.1, None, "no data")
+    lego = s["cases"]["reuse"].get("lego", {})
+    if me.get("maxrss_kb") and lego.get("maxrss_kb"):
+        tot = me.get("tree_rss_kb")
+        v1 = me["maxrss_kb"]["median"] / lego["maxrss_kb"]["median"]
+        add("peak RSS <= 1/3 lego (largest process)", v1, 1 / 3, v1 <= 1 / 3,
+            "ru_maxrss median / ru_maxrss median, reuse case")
+        if tot:
+            v2 = tot / lego.get("tree_rss_kb", lego["maxrss_kb"]["median"])
+            add("peak RSS <= 1/3 lego (p11acme total: main + signer)", v2, 1 / 3, v2 <= 1 / 3,
+                "sum of per-process VmHWM (memory round) / lego's")
+    else:
+        add("peak RSS <= 1/3 lego", None, 1 / 3, None, "no data")
+    rm = s.get("rfc_minimum") or {}
+    if me.get("requests") and rm.get("requests"):
+        add("requests per reuse issuance = RFC minimum", me["requests"]["median"], rm["requests"],
+            me["requests"]["median"] <= rm["requests"], "median Pebble log lines / rfcmin.py probe")
+    else:
+        add("requests per reuse issuance = RFC minimum", None, rm.get("requests"), None, "no data")
+    sg = s.get("signer") or {}
+    prog = sg.get("program") if isinstance(sg.get("program"), dict) else sg
+    sr = find_num(prog, ["signer_es256_jws_per_s", "signer_jws_per_s", "signer_per_s", "signer"])
+    dr = find_num(prog, ["direct_libp11_es256_sig_per_s", "direct_jws_per_s", "direct_per_s", "direct"])
+    if sr and dr:
+        add("signer >= 0.8x direct libp11 (ES256)", sr / dr, 0.8, sr / dr >= 0.8, "JWS/s ratio")
+    else:
+        add("signer >= 0.8x direct libp11 (ES256)", None, 0.8, None, "no direct-libp11 figure")
+    return t
+
+
+def find_num(d, keys):
+    if not isinstance(d, dict):
+        return None
+    for k in keys:
+        v = d.get(k)
+        if isinstance(v, (int, float)):
+            return float(v)
+        if isinstance(v, dict):
+            for kk in ("es256", "ES256", "per_s", "jws_per_s", "median"):
+                if isinstance(v.get(kk), (int, float)):
+                    return float(v[kk])
+    return None
+
+
+def write_files(res, s):
+    json.dump(s, open(os.path.join(res, "summary.json"), "w"), indent=1)
+    with open(os.path.join(res, "summary.csv"), "w") as f:
+        w = csv.writer(f)
+        w.writerow(["client", "case", "ok", "failed", "wall_median_s", "wall_min_s", "wall_max_s",
+                    "cpu_median_s", "user_median_s", "sys_median_s", "maxrss_median_kb",
+                    "tree_rss_kb", "tree_pss_peak_kb", "requests_median", "challenge_posts"])
+        for case, cs in s["cases"].items():
+            for c, d in cs.items():
+                if "wall_s" not in d:
+                    w.writerow([c, case, d["ok"], d["failed"]] + [""] * 11)
+                    continue
+                w.writerow([c, case, d["ok"], d["failed"], f'{d["wall_s"]["median"]:.4f}', f'{d["wall_s"]["min"]:.4f}',
+                            f'{d["wall_s"]["max"]:.4f}', f'{d["cpu_s"]["median"]:.4f}', f'{d["user_s_median"]:.4f}',
+                            f'{d["sys_s_median"]:.4f}', int(d["maxrss_kb"]["median"]), d.get("tree_rss_kb", ""),
+                            d.get("tree_pss_peak_kb", ""), d["requests"]["median"], d["challenge_posts_median"]])
+    # gnuplot data: one line per client
+    with open(os.path.join(res, "chart.dat"), "w") as f:
+        f.write("# client first_med first_min first_max reuse_med reuse_min reuse_max "
+                "first_rss_mib reuse_rss_mib reuse_tree_mib\n")
+        for c in s["clients"]:
+            a, b = s["cases"]["first"].get(c, {}), s["cases"]["reuse"].get(c, {})
+            if "wall_s" not in a or "wall_s" not in b:
+                continue
+            mib = lambda kb: kb / 1024
+            f.write(f'{c} {a["wall_s"]["median"]:.4f} {a["wall_s"]["min"]:.4f} {a["wall_s"]["max"]:.4f} '
+                    f'{b["wall_s"]["median"]:.4f} {b["wall_s"]["min"]:.4f} {b["wall_s"]["max"]:.4f} '
+                    f'{mib(a["maxrss_kb"]["median"]):.2f} {mib(b["maxrss_kb"]["median"]):.2f} '
+                    f'{mib(b.get("tree_rss_kb", b["maxrss_kb"]["median"])):.2f}\n')
+
+
+def fmt_ratio(x):
+    if x is None:
+        return "–"
+    return f"{x:.3f}×" if x < 0.1 else f"{x:.2f}×"
+
+
+def markdown(s):
+    e = s.get("env") or {}
+    m, v = e.get("machine", {}), e.get("versions", {})
+    L = []
+    L.append(f'Run of {e.get("date_utc", "?")} ({e.get("duration_s", "?")} s), {e.get("rounds", "?")} interleaved rounds, '
+             f'Pebble with `{" ".join(k + "=" + x for k, x in (e.get("pebble_env") or {}).items())}`.')
+    L.append("")
+    L.append(f'Machine: {m.get("cpu", "?")}, {m.get("cores", "?")} cores, {m.get("mem_mib", "?")} MiB, '
+             f'{m.get("os", "?")}, Linux {m.get("kernel", "?")}.')
+    L.append(f'Versions: p11acme {v.get("p11acme", "?")} (git {v.get("p11acme_git", "?")}), lego {v.get("lego", "?")}, '
+             f'certbot {v.get("certbot", "?")}, uacme {v.get("uacme", "?")}, pebble {v.get("pebble", "?")}, '
+             f'SoftHSM {v.get("softhsm2", "?")}, libp11 {v.get("libp11", "?")}.')
+    if e.get("p11acme_skipped"):
+        L.append("")
+        L.append("**p11acme was not measured in this run: its `issue --standalone` did not work yet.**")
+    L.append("")
+    for case, title in (("first", "First issuance (new account, http-01, standalone server on the VA port)"),
+                        ("reuse", "Reuse issuance (second directory sharing the account; authorization reused, no challenge)")):
+        L.append(f"### {title}")
+        L.append("")
+        L.append("| client | ok/runs | wall median | wall min–max | CPU user+sys | peak RSS (largest process) "
+                 "| RSS total, all processes | requests | challenge POSTs |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for c in s["clients"]:
+            d = s["cases"][case].get(c, {})
+            if "wall_s" not in d:
+                L.append(f'| {c} | {d.get("ok", 0)}/{d.get("runs", 0)} | failed | | | | | | |')
+                continue
+            tree = f'{d["tree_rss_kb"] / 1024:.1f} MiB ({d["tree_pss_peak_kb"] / 1024:.1f} PSS)' if d.get("tree_rss_kb") else "–"
+            rq = d["requests"]
+            rqs = f'{rq["median"]:g}' + ("" if rq["min"] == rq["max"] else f' ({rq["min"]:g}–{rq["max"]:g})')
+            L.append(f'| {c} | {d["ok"]}/{d["runs"]} | {d["wall_s"]["median"] * 1000:.0f} ms | '
+                     f'{d["wall_s"]["min"] * 1000:.0f}–{d["wall_s"]["max"] * 1000:.0f} ms | '
+                     f'{d["cpu_s"]["median"] * 1000:.0f} ms ({d["user_s_median"] * 1000:.0f}+{d["sys_s_median"] * 1000:.0f}) | '
+                     f'{d["maxrss_kb"]["median"] / 1024:.1f} MiB | {tree} | {rqs} | {d["challenge_posts_median"]:g} |')
+        L.append("")
+        if "ratios" in s and s["ratios"].get(case):
+            L.append("p11acme ÷ other client (medians; below 1 means p11acme uses less):")
+            L.append("")
+            L.append("| vs | wall | CPU | peak RSS (largest process) | RSS total (all processes) | requests |")
+            L.append("|---|---|---|---|---|---|")
+            for o, rr in s["ratios"][case].items():
+                L.append(f'| {o} | {fmt_ratio(rr["wall"])} | {fmt_ratio(rr["cpu"])} | {fmt_ratio(rr["maxrss"])} | '
+                         f'{fmt_ratio(rr.get("tree_rss"))} | {fmt_ratio(rr["requests"])} |')
+            L.append("")
+    L.append("Requests per issuance (median run; Pebble log, one line per request):")
+    L.append("")
+    L.append("| client | case | requests |")
+    L.append("|---|---|---|")
+    for case in ("first", "reuse"):
+        for c in s["clients"]:
+            d = s["cases"][case].get(c, {})
+            if d.get("breakdown"):
+                L.append(f'| {c} | {case} | {d["breakdown"].replace("_", " ").replace(";", ", ")} |')
+    rm = s.get("rfc_minimum")
+    if rm:
+        L.append("")
+        L.append(f'RFC 8555 minimum for the reuse issuance on this Pebble (tests/bench/rfcmin.py): **{rm["requests"]}** '
+                 f'requests: {", ".join(rm["sequence"])}; order status after newOrder: `{rm["after_new_order"]}`, '
+                 f'after finalize: `{rm["after_finalize"]}`.')
+    L.append("")
+    L.append("### Fleet: renewals through one account")
+    L.append("")
+    if s["fleet"]:
+        L.append("| client | concurrency | renewals | ok | failed | elapsed | renewals/s | requests/renewal | median wall | p95 wall |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for f in s["fleet"]:
+            L.append(f'| {f["client"]} | {f["concurrency"]} | {f["renewals"]} | {f["ok"]} | {f["failed"]} | '
+                     f'{float(f["elapsed_s"]):.1f} s | {float(f["renewals_per_s"]):.2f} | {f["requests_per_renewal"]} | '
+                     f'{float(f["median_wall_s"]) * 1000:.0f} ms | {float(f["p95_wall_s"]) * 1000:.0f} ms |')
+    else:
+        L.append("Not measured in this run (p11acme not available).")
+    L.append("")
+    L.append("### Signer")
+    L.append("")
+    sg = s.get("signer") or {}
+    L.append("```")
+    L.append(json.dumps(sg, indent=1)[:3000])
+    L.append("```")
+    L.append("")
+    L.append("### Targets (issue 8)")
+    L.append("")
+    L.append("| target | measured | limit | met |")
+    L.append("|---|---|---|---|")
+    for t in s["targets"]:
+        val = "–" if t["value"] is None else f'{t["value"]:.3f}'
+        lim = "–" if t["limit"] is None else f'{t["limit"]:.3g}'
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        L.append(f'| {t["target"]} | {val} | {lim} | {met} |')
+    return "\n".join(L)
+
+
+def main():
+    if sys.argv[1] == "--docs":
+        res, doc = sys.argv[2], sys.argv[3]
+        s = load_json(os.path.join(res, "summary.json"))
+        text = open(doc).read()
+        a, b = "<!-- bench:begin -->", "<!-- bench:end -->"
+        if a not in text or b not in text:
+            sys.exit(f"summarize: {doc} has no {a} ... {b} markers")
+        i, j = text.index(a) + len(a), text.index(b)
+        open(doc, "w").write(text[:i] + "\n" + markdown(s) + "\n" + text[j:])
+        return
+    res = sys.argv[1]
+    s = summarize(res)
+    write_files(res, s)
+    for t in s["targets"]:
+        print(f'# target: {t["target"]}: {t["value"]} (limit {t["limit"]}) met={t["met"]}', file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
