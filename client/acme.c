@@ -513,6 +513,8 @@ int acme_order_new(struct acme *a, char *const *names, size_t n_names, const cha
 	}
 	if (profile != NULL && cJSON_AddStringToObject(req, "profile", profile) == NULL)
 		goto out;
+	if (a->replaces != NULL && cJSON_AddStringToObject(req, "replaces", a->replaces) == NULL)
+		goto out;
 	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
 		goto out;
 	if (post_expect(a, a->dir.new_order, a->dir.new_order, payload, 0, NULL, &r) != 0)

@@ -26,6 +26,7 @@ struct acme {
 	char *kid;         /* account URL once known */
 	char *thumbprint;  /* account key's RFC 7638 thumbprint */
 	time_t deadline;   /* from --timeout */
+	const char *replaces; /* RFC 9773 ARI certID for newOrder, or NULL (not owned) */
 };
 
 /* HTTP client, directory and thumbprint. signer may not be NULL. */

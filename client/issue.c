@@ -32,6 +32,7 @@ struct issue_opts {
 	const char *profile;
 	const char *preferred_chain;
 	const char *deploy_hook;
+	const char *replaces;        /* RFC 9773 certID (renew sets it) */
 };
 
 /* State of one issuance. */
@@ -74,7 +75,8 @@ static void issue_usage(FILE *f)
 "  --profile NAME         ACME profile to request in newOrder\n"
 "  --preferred-chain CN   pick the chain whose topmost issuer has this common name\n"
 "  --deploy-hook CMD      run CMD after the new set is live (P11ACME_CERT_NAME,\n"
-"                         P11ACME_LIVE_DIR, P11ACME_DOMAINS)\n");
+"                         P11ACME_LIVE_DIR, P11ACME_DOMAINS)\n"
+"  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n");
 }
 
 /* Lowercase, then check: LDH labels of 1..63, total <= 253, '*.' only first. */
@@ -148,11 +150,25 @@ static int parse_port(const char *s, int *port)
 	return 0;
 }
 
+/* An RFC 9773 certID: base64url(AKI) "." base64url(serial). */
+static int replaces_valid(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	char aki[512];
+	size_t n;
+
+	if (dot == NULL || (n = (size_t)(dot - s)) == 0 || n >= sizeof(aki))
+		return 0;
+	memcpy(aki, s, n);
+	aki[n] = '\0';
+	return b64url_valid(aki, sizeof(aki) - 1) && b64url_valid(dot + 1, 512);
+}
+
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
 static int issue_parse(int argc, char **argv, struct issue_opts *o)
 {
 	enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
-	       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY };
+	       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES };
 	static const struct option opts[] = {
 		{ "domain", required_argument, NULL, 'd' },
 		{ "cert-name", required_argument, NULL, O_CN },
@@ -169,6 +185,7 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 		{ "profile", required_argument, NULL, O_PROFILE },
 		{ "preferred-chain", required_argument, NULL, O_CHAIN },
 		{ "deploy-hook", required_argument, NULL, O_DEPLOY },
+		{ "replaces", required_argument, NULL, O_REPLACES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,6 +214,7 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 		case O_PROFILE: o->profile = optarg; break;
 		case O_CHAIN: o->preferred_chain = optarg; break;
 		case O_DEPLOY: o->deploy_hook = optarg; break;
+		case O_REPLACES: o->replaces = optarg; break;
 		case 'h': issue_usage(stdout); return -1;
 		default: issue_usage(stderr); return EXIT_USAGE;
 		}
@@ -221,6 +239,8 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 				       o->cert_name);
 	if (o->profile != NULL && (*o->profile == '\0' || strpbrk(o->profile, "\r\n") != NULL))
 		return cli_usage_error("issue", "--profile: not a profile name");
+	if (o->replaces != NULL && !replaces_valid(o->replaces))
+		return cli_usage_error("issue", "--replaces: not an ARI certID (base64url.base64url)");
 	return EXIT_OK;
 }
 
@@ -676,6 +696,7 @@ int cmd_issue(const struct globals *g, int argc, char **argv)
 	}
 	if ((rc = cli_session(g, NULL, o.cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
 		goto out;
+	is.a.replaces = o.replaces;
 	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
 	    (rc = issue_commit(&is)) != EXIT_OK)
