@@ -80,6 +80,7 @@ class State:
         self.cert_pem = None
         self.order_status = "ready"
         self.finalized = False
+        self.chall_failed = False  # a challenge with a hostile token was answered
         self._ca = None
 
     def log(self, line):
@@ -192,8 +193,10 @@ class State:
         name = self.names[i] if i < len(self.names) else self.names[0]
         tok = self.bad_token()
         status = "pending" if tok else "valid"
+        if tok and self.chall_failed:
+            status = "invalid"
         tok = tok or "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
-        return {
+        a = {
             "status": status,
             "identifier": {"type": "dns", "value": name},
             "expires": "2099-01-01T00:00:00Z",
@@ -204,6 +207,11 @@ class State:
                  "status": status, "token": tok},
             ],
         }
+        if status == "invalid":
+            a["challenges"][0]["error"] = {
+                "type": "urn:ietf:params:acme:error:unauthorized",
+                "detail": "hostile CA: the key authorization served does not match the token sent"}
+        return a
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -346,6 +354,7 @@ class Handler(BaseHTTPRequestHandler):
             # Reached only by a client that accepted a hostile token: a real CA could
             # not validate what the client would serve, so the challenge fails.
             st.log("CHALLENGE-RESPONDED " + p)
+            st.chall_failed = True
             return self.send(200, {"type": "http-01", "url": st.base + p, "status": "invalid",
                                    "token": st.bad_token() or "x",
                                    "error": {"type": "urn:ietf:params:acme:error:unauthorized",
@@ -382,7 +391,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(307, "", headers={"Location": st.elsewhere + "/order-plz"})
         if mode == "ratelimit":
             return self.problem(429, "rateLimited",
-                                "too many new orders recently: retry after a day",
+                                "too many new orders recently",
                                 headers={"Retry-After": "86400"})
         return self.send(201, st.order(), headers=hdr)
 
