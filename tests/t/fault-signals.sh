@@ -2,8 +2,9 @@
 # SIGTERM and SIGKILL during issuance.
 # 1. SIGTERM while the dns-01 hook runs: exit non-zero, the live set intact, the
 #    signer child gone with its parent.
-# 2. SIGKILL at random moments of 8 standalone issues (0..2 s in): after each, the
-#    live set is a complete set (old or new) whose certificate matches its key.
+# 2. SIGKILL at 8 moments spread over a standalone issue (its duration measured
+#    first, so the kills land from start-up to the commit): after each, the live
+#    set is a complete set (old or new) whose certificate matches its key.
 # 3. The next run succeeds, and then no partial archive entry or temporary file
 #    is left in the config dir.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -13,7 +14,11 @@ NAME=signals.test
 th_token
 th_pebble_start
 th_expect_exit 0 th_p11acme account register --agree-tos --email admin@signals.test
+t0=$(date +%s.%N)
 th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+t1=$(date +%s.%N)
+DUR=$(python3 -c "print($t1 - $t0)")
+th_log "one issue takes ${DUR}s"
 before=$(fc_live_hash "$T/etc" "$NAME")
 
 p11() {
@@ -54,7 +59,7 @@ pkill -f -- "$T/hook-slow" 2>/dev/null || true
 
 # 2. SIGKILL at random moments
 for i in 1 2 3 4 5 6 7 8; do
-	delay=$(python3 -c 'import random; print(round(random.uniform(0.05, 2.0), 2))')
+	delay=$(python3 -c "import random; print(round($DUR * ($i - 0.5 + random.uniform(-0.4, 0.4)) / 8, 3))")
 	(p11 -q issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT") >"$T/out-kill$i" 2>&1 &
 	pid=$!
 	th_track "$pid"
@@ -63,9 +68,11 @@ for i in 1 2 3 4 5 6 7 8; do
 	wait "$pid" 2>/dev/null || true
 	th_untrack "$pid"
 	no_leftovers "SIGKILL $i"
+	pkcs11-tool --module "$TH_MODULE" -L 2>/dev/null | grep -q "token label *: *$TH_TOKEN_LABEL\$" ||
+		th_fail "SIGKILL $i after ${delay}s destroyed the SoftHSM token (see fault-kill-token)"
 	[ -s "$T/etc/live/$NAME/fullchain.pem" ] || th_fail "SIGKILL after ${delay}s left no live set"
 	th_cert_matches_key "$T/etc/live/$NAME/cert.pem" "$T/etc/live/$NAME/privkey.pem"
-	th_log "SIGKILL $i after ${delay}s: live -> $(readlink "$T/etc/live/$NAME")"
+	th_log "SIGKILL $i after ${delay}s: live -> $(readlink "$T/etc/live/$NAME"), $(ls "$T/etc/archive/$NAME" | wc -l) archive entries"
 done
 
 # 3. the next run, then nothing partial
