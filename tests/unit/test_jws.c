@@ -14,6 +14,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -36,6 +37,91 @@ static const char rfc7638_jwk[] =
 	"h6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\","
 	"\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}";
 static const char rfc7638_thumbprint[] = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+/* Fixed RSA test keys (test use only): generating them takes minutes under valgrind. */
+static const char rsa2048_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC1cJDO5uPyOsy2\n"
+	"ZnbaU4MDu2ua9zKd3EQl7Rz8iicty2PZ0ro//kMTLdwqnqAuXYwWB5REFiA3SVSV\n"
+	"HuoRbXf4fb/njDM76JxGvqT8YFCW2HkpGzhsztIIcMiMTmq0AnQX5etrgN9wL6S0\n"
+	"66Ii8tWYzdsbxC4mQBpg5yqJaKol17atNOKE0q9EG648XEB5uti8+ocmzWWbBjMu\n"
+	"OuDPqSENYZhmPAENh9Z26L+McSGS+gERfC/YG+4wBK0Ar+H0xWSCGE20Q8FZA8gm\n"
+	"oMs2TCVKp32AZpXygwNJRYo1R38ctljgINjTigEmhpJbg76yp7MM5LlHPfrvX/dK\n"
+	"vt1LBUNfAgMBAAECggEAAZ4ODY2LN10SrfS3cqimELHzqEF83vPPEkhWMAb8rbVU\n"
+	"FpyAyYkbpBsOVis1+MPWkzUghHFu6DqwnfpCyTBFagMqGiKqvffCp7ulw0sJ7yiY\n"
+	"I1VQJKsF4rgXO9z1F0NHMYOhQPndMcF3isPn0+PI/mA3+gUsm9tlboQjT5PW609I\n"
+	"cyPnu20zq5MhtJaeVdm+2+dqDVYp3r4M8GjlfXj+3jMvNe1VBqowQ70iLHcbBzfz\n"
+	"9tOmb40HhZcNPMB1o6PnwWbNcKh5s4V/KC5db3AH6wb8f8DUE/EEeM9HKyOGzgZL\n"
+	"wH+dr/K4AiQHVBV1GELotweVBBhBF8GfVBq9/k7ZGQKBgQD1YXjKGZUMnvGxNL0d\n"
+	"tbzouMbTMRpK4vMPLGGpbEj/bRVa+Dy33lI/tS6WrqonL7fsY+UruHlYgH6FfgVk\n"
+	"1NwJPdtfZd0W3R2Dv06b/YZmW7D22ULWqfVu1Jv9Ws1Ip2TYCJHb33PB4wKLSUEI\n"
+	"xmcB7+gmFvMbf6D4OMheRwOL6QKBgQC9SrPrY8oA1HNjeJjAt5/aUqT25MwVuJQ8\n"
+	"IBfsE3FCb7qkS0xlwymp0ZwGbLnFwZKA4jeX9S093nj9f5szHqvd9vcLprwE6Pxp\n"
+	"anD+sytAVQKwpV5aAS3nSawYVHXrCPIzJwYQhNuUTcwPyTUEW52BeIB7qu5s4ASB\n"
+	"zarVUXLwBwKBgGTrg8xLHTwlmu3w7N7tQhbM+CkgBtpJ4QGalUgjGxrCeIgDlKVi\n"
+	"sJ03HUQn7h9TxudYZobGxlGZ929b10gTK7Q5VqIzuOyQYHUxF1mcucwbZfsAfDbh\n"
+	"i+nbU5St5cQ95IHddG/jxS42+XLj2/WJ9A+d5fLUeYQTx9aPNAliV5kRAoGAOsKN\n"
+	"x2xasJdCmoY9JNXbkXJGMz4i/DsoCOINiwMeDXmRfp7BQHWs4UJoJLZrlK/aQpf2\n"
+	"mf1J5gLBnC+Yhe3nfCfF2KARjZSlhjO8j9QegQHiq+MpvtbO4RVFjufpEuTcCnT6\n"
+	"tPYJE6hyyBO1mXy3EBHQEJOnH7UKsSCe/0khXNECgYEAue5IhqEUg1vIjXoXK5ht\n"
+	"zspvrNsV1i98E8cavr+o+qWMLRzDnHEsmASAzK3YAtDTbAhcij2mwkQ+uxOp1zSz\n"
+	"ii37RVoZVp+zAhT3SvWtPFvau/3Ppim8J6nuIGtX0JDitHPNEH6wtyF7wMh1vYvG\n"
+	"S7PKgpYpDJI3mwMdlRNbsag=\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char rsa4096_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIIJQwIBADANBgkqhkiG9w0BAQEFAASCCS0wggkpAgEAAoICAQC0b2yi50cuT5Vb\n"
+	"souCYk4OUjuJvWfrqDAqjgYDo9Er0qaCdtEe4lzPMMy+266dTp9dVexHfpeV3iU0\n"
+	"YFwj1/PClTr2uzcc4upFvUJvYpRrbUmBv2HyFDDZ0C97ReTen3O/JoRnnKea6d2w\n"
+	"5E++dkafr86F1ug0noP6YpH+6u56Tv2PSAU7UHxl5+G2HUCiVG1qfE10EsgmSx8v\n"
+	"6iYVJyNjkTAjU8KS9/504bEmYKsr11GT8rjP/bcmfUiF/H1UvUzUkedQxRaFIIRU\n"
+	"bxBDMKQ4euNAdmlfVQ87HbcKNU2+bOMBYX7a0KUGa/hKGBi6UBE0PDaIIIq7S8d0\n"
+	"SR3HuS45jasmCTezESYxqkJIJHffl8XtxSpaZWg0qTSz6shzWbNHYs06UQLW4cib\n"
+	"P11JDpXE/z9DYJHLOo0WjLU0dkq5VWd+SlMGmNYVHspMW5XLMbtAWK5BkDMMOdnS\n"
+	"lgnZQU4z8u6gYcmcRlvNhlZMs2QuaRZ9d53jmZ2fSYlT2yihvqy85yfCqxJxtUab\n"
+	"ty1OCYI2rM0vr45BQEKyHJOSUxRQvPwSd2M3g9ZVXhY0pwQWS1IdWyF3OKgg3h/s\n"
+	"2nCV3PUjIMoo6YNNWFh6Q+3/7lz1yiKKelXCq5iEeHdqPRsgi7ZIsZEe85thxyAc\n"
+	"kMWJG2i+1Ul6eB9Lzr+lAyQGOXAA7QIDAQABAoICAB/UtlQIu/hyBrXOCil+wSlq\n"
+	"nWE/vjkHCzQ+qNX0jN6Pw1sprdumcFwGzl/vLl9G8vtKwKueLAy+y05xn1+dZb3S\n"
+	"iLvlLCRW7aBO8ozm1asb9QdEJXnI0RNj1DSJkIYrmAZFO79xlenQzxC5Pk4p3Gyo\n"
+	"XaUj1AQQYNUHlZzkghymmbmwqWec2804eoufnnrkrQbHlfxfodqLjx1rT7uUk3wp\n"
+	"rVXWHXHC+StSc2eDTz8lNZmFjM/4gNpz6Jrmf4+283peoPGRS1dB9MZWb4aC6r2i\n"
+	"BDwnh5BPV6gEpnlRDP2GhQeF1RSyESLQYlVj6dzYaiiOZMpf/0lqZW3gxjWpN/uY\n"
+	"RJ+oAmLJgW75G1xfhAAt05qJsZtvjsABnlNgdPZEgmKNHosBjwpxsXzk0xAzZjdl\n"
+	"KWR/+9m1v/9Vs5P2BkHv7XJBtx09Ng/q1qsgUzBo78I1DAiy8/nGu8j6c0LrHAGu\n"
+	"xX72RW29IedQvbB9M2TWm+uk+ey3QmViE2QYp8nFxhXf1TdFalbMr8CujFGiAbas\n"
+	"IyRtlu+vtOMgVcGfativDvHzLzKRgnlb8Q5aeJHpWsz138fVMFKqCf2fltu4aVci\n"
+	"txOkatXyeWfx6dqJRHloug57+x9FkiZxr+3onU8L9Kw83f3eun2kmCgUI9yvGzpA\n"
+	"+oUurkLRd7NnOV3A/zkBAoIBAQDk7JL+4QZOWwfMiX/GjlWONfODESd+J/IZrye/\n"
+	"Qf3Q8kN0lbX/yvObXbhHBXJceQ0rJFiMyxsR4tguqm1BEi5+vEEhWKpT3HEdvcwn\n"
+	"6X5BxNe0FkEysGoMd14jxPAlH6vO1nqhBkIxqnYd2isfUgIW1nhUotL0xmesoE8Q\n"
+	"lSvORoXMOlz024AOM/Em6AGSR2F/UbO1whbZC7QAvBl1RAVMoCtYcMKZEyJQ+nm0\n"
+	"FuCPnqHl7qs9+9xSguIGfFjIQ+xrYvZRPuELtQLWkLf6iqlxooHioQmIIk6gh5Lx\n"
+	"yiAhmbIgoYa4b/1r1CgH8N8rQl0fl2GpYeIDgNnWNBPl5nyBAoIBAQDJxrD2hSgH\n"
+	"xgbm+yTheXX66K7pcqmdz7sKZ6qZO80FCUPM4+/4vGvgtSlaomn0eZaNFoHixRbu\n"
+	"Svwihm3ZiQJFVufAx0de7jZYhUy7WuN7Kx2eFvBNHCRey0txxALdV9fZAVuTS8V1\n"
+	"lcDKve72kwTrMYAEu4uNd4OvGBymFnqtGbW03BRhL2ZSFsmlGH1LMR6J9uTQrpaZ\n"
+	"YH3EI1VHmZQUT1kNUYUN5tGG0PLbqBVwqqx0h2BbQT7V7mEG2VFNTyTLTBwIIaa8\n"
+	"ze0seCQXDMXFPhPcvmepPLS+2i79CbuI1y2ngUw+kkp1ijofJWYr+xXP2dbL5VYM\n"
+	"gn9ALycYRf5tAoIBAQCnCo00WGRulnP5ZreK3d9F9s4qbEECCAnbffil0XRwm+Zm\n"
+	"0rtL2/6n9tn5UNsi6N2YBlxq1+V3xqvyWT+BhM/SgHGR8I3QxYDwr8ahtPoA6a5v\n"
+	"5PFMGHg5gnx540FMBXEra0tt5hA1B2pK3CAtKX0GxxZkw67lF0UdLJikxASD7ufA\n"
+	"nzGnJeep9XLY7d//qgBVk/tq/CYJ2EVPZ/G3pJutTw5x6U3FvrWCm1Jk+3B+u8Ts\n"
+	"75uajgY1WvWsv91UvGNt9HdBz30NOtbIVC87LST5GxhlkxZOdKIk9uhdcBzEB893\n"
+	"igWw3V7w6I0RRkzB1xn2bFLB8v+liMbrS3LdhbKBAoIBAFsCe581wDCBaWuVq7Tn\n"
+	"jAd4HCy/wzGjGMJAr/odtwOmgiZQSVTv59ia3eQ7jX7vuLA6jqsyKn2g5MjNyY5s\n"
+	"9dFAuZeCSvbOi0SyG0IGZMSRVfKQdiLRprX7DDRsLL6ZeIowypVNf+rheOv5b2dY\n"
+	"OMe8s/lufit41LSNM57WVM7u4b6J5cdQEd7E2H7W5OydYyDnc52MofDcTN3C8hwx\n"
+	"cVEX2RrgwhrbGXatmFzrG4CN+us0hImkjCsCMlFchAdSw03PLnWceBCA8ZE1P1IG\n"
+	"OM4Wie7vEuKKtxu+XaNUWHoIVFdRQoqWgW8ywbR6sfL0dYoiv3eIIZ/S3IKewgt4\n"
+	"xqECggEBAMYYgGbr+5im8/a5GE3r+QFBjG/qs7vpsgJbkjJ7nG/xYrMRxCJw7IgN\n"
+	"K0MAVxOAKwc3mfiitoahMKVRBIdMa8QW3xD1uB5TaQox/0D+mwTZI+QSfBo4SFbg\n"
+	"y9miiNsp5PmCdZwwPbcPEpwL6On+yVReElA8sOmV+pmm9sARGfWiTlMo3kCjupgG\n"
+	"AB3SOLUHfd4u6iccFowEro4rSSSJnS5JVxPAm7D5Ga1nKKDphl5G3LJA/pZDPVWa\n"
+	"azGPDlKiJ/LaUF+oPRJ+lnca0VqNQ0yiCbqNQ2sQqMareG1OfGMNRZhIv3z7S2ia\n"
+	"ptYwGLDFZW32FuUkqBjQga0hMnIdqx0=\n"
+	"-----END PRIVATE KEY-----\n";
 
 static BIGNUM *b64_bn(const char *s)
 {
@@ -106,9 +192,18 @@ static void test_rfc7638(void)
 
 static EVP_PKEY *gen_key(const char *type, const char *param)
 {
+	const char *pem = strcmp(param, "4096") == 0 ? rsa4096_pem : rsa2048_pem;
+	BIO *b = NULL;
+	EVP_PKEY *pk = NULL;
+
 	if (strcmp(type, "EC") == 0)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", param);
-	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)atoi(param));
+	if (strcmp(param, "1024") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	if ((b = BIO_new_mem_buf(pem, -1)) != NULL)
+		pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return pk;
 }
 
 /* Independent of jws_sign_bytes: raw r||s back to DER, then EVP_DigestVerify. */
