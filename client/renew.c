@@ -533,8 +533,8 @@ static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 			 a, b, at, res->due ? " has come" : " is ahead");
 	} else {
 		res->due = now >= t_due;
-		snprintf(res->reason, sizeof(res->reason), "%s: one third of the lifetime left from "
-			 "about %s (this host's moment)", res->due ? "due" : "not due", at);
+		snprintf(res->reason, sizeof(res->reason), "one third of the lifetime left from "
+			 "about %s (this host's moment)", at);
 	}
 	if (!res->due) {
 		/* --days may bring the moment forward */
