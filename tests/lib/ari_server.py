@@ -10,7 +10,7 @@ runs through here. It changes two things and records a third:
   * GET /renewal-info/<certID> answers the window in WINDOW_FILE, a JSON object
     {"start": RFC3339, "end": RFC3339} read on every request (404 while the file
     is absent), with Retry-After: 21600;
-  * every POST to Pebble's newOrder is logged with its decoded JWS payload.
+  * every order Pebble creates (201 to newOrder) is logged with its decoded JWS payload.
 
 LOG_FILE gets one JSON object per line: {"event": "renewalInfo", "certID": ...}
 or {"event": "newOrder", "payload": {...}}.
@@ -99,13 +99,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command == "GET" and self.path.startswith("/renewal-info/"):
             self.renewal_info()
             return
-        if self.command == "POST" and body and self.path == Handler.new_order_path:
+        status, headers, data = self.forward(body if self.command == "POST" else None)
+        # Only orders Pebble created: a badNonce rejection makes the client repeat.
+        if self.command == "POST" and body and self.path == Handler.new_order_path \
+                and status == 201:
             try:
                 payload = json.loads(b64url_decode(json.loads(body)["payload"]))
             except Exception as e:  # a test wants to see it, not a crash
                 payload = {"undecodable": str(e)}
             self.record({"event": "newOrder", "payload": payload})
-        status, headers, data = self.forward(body if self.command == "POST" else None)
         if self.command == "GET" and status == 200 and b'"newOrder"' in data:
             d = json.loads(data)
             Handler.new_order_path = urllib.parse.urlsplit(d["newOrder"]).path
