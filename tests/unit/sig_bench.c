@@ -1,0 +1,191 @@
+/*
+ * sig_bench: JWS per second through the signer process versus signing directly
+ * through libp11 in one process, and the signer's cold start.
+ *
+ *   sig_bench [-m MODULE] [-p PIN_SOURCE] [-r ROUNDS] [-s SECONDS] [-c COLD_RUNS] KEY
+ *
+ * signer: signer_sign() in a loop, one request and one response per JWS (no batching).
+ * direct: the same JWS (jws_acme: header, base64url, EVP_DigestSign, r||s) built in
+ *         this process with the token key from tok_open/tok_load_key.
+ * round trip: THUMBPRINT requests, the cost of the process boundary alone.
+ * cold:   signer_start (fork, module load, login, key lookup) + the first JWS.
+ * Each rate is measured in ROUNDS rounds of SECONDS; medians are printed. The signer
+ * rounds run first: this process must not have loaded the module before it forks.
+ */
+#include "signer/internal.h"
+#include "tokens/tokens.h"
+#include "common/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXR 64
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static const char payload[] = "{\"status\":\"deactivated\",\"contact\":[\"mailto:a@example.test\"]}";
+
+static int cold_start(const struct signer_config *cfg, double *ms)
+{
+	struct signer *s = NULL;
+	char *jws = NULL;
+	double t0 = now();
+	int rc;
+
+	if ((rc = signer_start(cfg, &s)) == SIGNER_OK)
+		rc = signer_sign(s, "https://ca.test/acct/1", "nonce", "https://ca.test/acct/1",
+				 payload, &jws);
+	*ms = (now() - t0) * 1000;
+	free(jws);
+	signer_stop(s);
+	return rc;
+}
+
+static double signer_rate(struct signer *s, double secs)
+{
+	char *jws = NULL, nonce[32];
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
+		if (signer_sign(s, "https://ca.test/acct/1", nonce, "https://ca.test/acct/1",
+				payload, &jws) != SIGNER_OK)
+			return -1;
+		free(jws);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+/* The transport alone: THUMBPRINT requests, which sign nothing. */
+static double roundtrip_rate(struct signer *s, double secs)
+{
+	char *tp = NULL;
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		if (signer_thumbprint(s, SIGNER_KEY_ACCOUNT, &tp) != SIGNER_OK)
+			return -1;
+		free(tp);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+static double direct_rate(EVP_PKEY *pk, const char *alg, const cJSON *jwk, double secs)
+{
+	char *jws = NULL, nonce[32];
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
+		if ((jws = jws_acme(pk, alg, jwk, "https://ca.test/acct/1", nonce,
+				    "https://ca.test/acct/1", payload, strlen(payload))) == NULL)
+			return -1;
+		free(jws);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+int main(int argc, char **argv)
+{
+	struct signer_config cfg;
+	struct signer *s = NULL;
+	struct tok_opts o;
+	struct tok_ctx *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	cJSON *jwk = NULL;
+	const char *alg = NULL;
+	double cold[MAXR * 4], sr[MAXR], dr[MAXR], rt[MAXR], secs = 1, smed, dmed, cmed;
+	int i, rounds = 5, colds = 20, rc = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (strcmp(argv[i], "-m") == 0)
+			cfg.module = argv[i + 1];
+		else if (strcmp(argv[i], "-p") == 0)
+			cfg.pin_source = argv[i + 1];
+		else if (strcmp(argv[i], "-r") == 0)
+			rounds = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "-s") == 0)
+			secs = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "-c") == 0)
+			colds = atoi(argv[i + 1]);
+	}
+	if (i >= argc || rounds < 1 || rounds > MAXR || colds < 1 || colds > MAXR * 4) {
+		fprintf(stderr, "usage: sig_bench [-m MODULE] [-p PIN] [-r ROUNDS] [-s SECONDS] [-c COLD] KEY\n");
+		return 2;
+	}
+	cfg.key_uri = argv[i];
+
+	for (i = 0; i < colds; i++)
+		if (cold_start(&cfg, &cold[i]) != SIGNER_OK)
+			goto out;
+	cmed = median(cold, colds);
+
+	if (signer_start(&cfg, &s) != SIGNER_OK)
+		goto out;
+	alg = signer_alg(s, SIGNER_KEY_ACCOUNT);
+	signer_rate(s, secs / 4); /* warm-up */
+	for (i = 0; i < rounds; i++)
+		if ((sr[i] = signer_rate(s, secs)) < 0 || (rt[i] = roundtrip_rate(s, secs / 4)) < 0)
+			goto out;
+	signer_stop(s);
+	s = NULL;
+
+	/* Only now may this process load the module itself. */
+	o.module = cfg.module;
+	o.pin_source = cfg.pin_source;
+	o.allow_extractable = 0;
+	if (tok_open(cfg.key_uri, &o, &ctx) != TOK_OK || tok_load_key(ctx, cfg.key_uri, &pk) != TOK_OK ||
+	    (jwk = jws_jwk(pk)) == NULL)
+		goto out;
+	direct_rate(pk, alg, jwk, secs / 4);
+	for (i = 0; i < rounds; i++)
+		if ((dr[i] = direct_rate(pk, alg, jwk, secs)) < 0)
+			goto out;
+
+	smed = median(sr, rounds);
+	dmed = median(dr, rounds);
+	printf("key: %s (%s)\n", cfg.key_uri, alg);
+	printf("signer: %.0f JWS/s (median of %d x %.1f s)\n", smed, rounds, secs);
+	printf("direct: %.0f JWS/s (median of %d x %.1f s)\n", dmed, rounds, secs);
+	printf("signer/direct: %.1f%%\n", 100 * smed / dmed);
+	printf("round trip without signing: %.0f/s (%.1f us)\n", median(rt, rounds),
+	       1e6 / median(rt, rounds));
+	printf("cold start (fork, load, login, first JWS): %.2f ms median of %d (min %.2f, max %.2f)\n",
+	       cmed, colds, cold[0], cold[colds - 1]);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "sig_bench: failed\n");
+	signer_stop(s);
+	cJSON_Delete(jwk);
+	tok_close(ctx);
+	return rc;
+}
