@@ -43,7 +43,8 @@ struct signer; /* parent-side handle; opaque */
  * The parent forgets an env:/fd: PIN source without reading it. */
 int signer_start(const struct signer_config *cfg, struct signer **out);
 
-/* Close the socket and reap the child. NULL is fine. */
+/* Close the socket and reap the child (it exits at EOF; SIGKILL after 5 s). NULL is
+ * fine. The child also dies (SIGKILL) when the thread that called signer_start exits. */
 void signer_stop(struct signer *s);
 
 /* The JWS "alg" of a key: "ES256", "ES384" or "RS256" (static string), or NULL. */
@@ -57,18 +58,23 @@ int signer_thumbprint(struct signer *s, enum signer_key key, char **thumbprint);
 
 /* A complete flattened JWS (RFC 7515 §7.2.2) as JSON (malloc'd), signed with the
  * account key. Protected header {alg, nonce, url, kid} when kid != NULL, else
- * {alg, nonce, url, jwk}. payload is the JSON text to sign; "" for POST-as-GET. */
+ * {alg, nonce, url, jwk}. payload is the JSON text to sign; "" (or NULL) for
+ * POST-as-GET. The signer refuses a payload that is not a JSON object: it signs ACME
+ * requests, never arbitrary bytes. One request and one response per call. */
 int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
 		const char *payload, char **jws);
 
 /* Inner JWS for account key rollover (RFC 8555 §7.3.5): protected {alg, jwk, url}
  * signed with SIGNER_KEY_NEW, payload {"account": account_url, "oldKey": <account
- * key JWK>}. The caller signs the result as the payload of an outer signer_sign(). */
+ * key JWK>}. The caller signs the result as the payload of an outer signer_sign().
+ * SIGNER_ERR_CONFIG when no new key was configured. */
 int signer_keychange(struct signer *s, const char *url, const char *account_url,
 		     char **inner_jws);
 
 /* DER CSR (malloc'd) for names (subject CN = names[0], SAN dNSName for each), signed
- * with SIGNER_KEY_CERT. */
+ * with SIGNER_KEY_CERT (SHA-256). 1 to 128 names; the CN is left out when names[0] is
+ * longer than 64 characters (the SAN carries it). SIGNER_ERR_CONFIG when no
+ * certificate key was configured. */
 int signer_csr(struct signer *s, const char *const *names, size_t n_names,
 	       unsigned char **der, size_t *der_len);
 
