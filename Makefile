@@ -87,7 +87,9 @@ install: $(BUILD)/p11acme
 	for m in man/*.1; do [ -f $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/ || true; done
 	if ls scripts/*.service scripts/*.timer >/dev/null 2>&1; then \
 	  install -d $(DESTDIR)$(UNITDIR); \
-	  install -m 0644 scripts/*.service scripts/*.timer $(DESTDIR)$(UNITDIR)/; fi
+	  for u in scripts/*.service scripts/*.timer; do \
+	    sed 's|/usr/local/bin/|$(BINDIR)/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#scripts/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#scripts/} || exit 1; done; fi
 	for f in scripts/*.cron; do [ -f $$f ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/ || true; done
 
 clean:
