@@ -17,7 +17,7 @@
 #include "client/store.h"
 #include "common/common.h"
 
-#define BADNONCE_RETRIES 10
+#define BADNONCE_RETRIES 25  /* at a 50% rejection rate, 2^-25 per POST */
 #define RATELIMIT_RETRIES 3
 #define RETRY_DEFAULT_SECS 2     /* 503 or 429 without Retry-After */
 #define POLL_FIRST_MS 100        /* Pebble sends no Retry-After while processing */
