@@ -237,6 +237,19 @@ int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
 			http_resp_free(r);
 			continue;
 		}
+		if (!use_jwk && a->kid_cached && acme_resp_is(r, "accountDoesNotExist")) {
+			/* A stale cache (the CA forgot the URL, or a copied config dir):
+			 * ask the CA by key once, then resend with what it says. */
+			a->kid_cached = 0;
+			log_warn("%s: the cached account URL is unknown to the CA; looking it up by key",
+				 a->kid);
+			store_account_remove(a->g->config_dir, a->g->server, a->thumbprint);
+			if (acme_account_find(a) != 0)
+				goto out;
+			a->kid_cached = 0;
+			http_resp_free(r);
+			continue;
+		}
 		if ((r->code == 429 && acme_resp_is(r, "rateLimited")) || r->code == 503) {
 			if ((wait = retry_wait(a, url, r, limited)) < 0) {
 				rc = ACME_POST_PROBLEM;
@@ -301,6 +314,7 @@ int acme_account_lookup(struct acme *a, struct acme_account *acct)
 	}
 	free(a->kid);
 	a->kid = r.location;
+	a->kid_cached = 0;
 	r.location = NULL;
 	rc = 0;
 out:
@@ -318,6 +332,7 @@ int acme_account_find(struct acme *a)
 	a->kid = store_account_load(a->g->config_dir, a->g->server, a->thumbprint);
 	if (a->kid != NULL) {
 		log_debug("account %s (cached)", a->kid);
+		a->kid_cached = 1;
 		return 0;
 	}
 	lrc = acme_account_lookup(a, &acct);

@@ -24,6 +24,7 @@ struct acme {
 	struct acme_directory dir;
 	char *nonce;       /* the nonce pool: one unused nonce, or NULL */
 	char *kid;         /* account URL once known */
+	int kid_cached;    /* kid came from the cache and was not checked yet */
 	char *thumbprint;  /* account key's RFC 7638 thumbprint */
 	time_t deadline;   /* from --timeout */
 	const char *replaces; /* RFC 9773 ARI certID for newOrder, or NULL (not owned) */

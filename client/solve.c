@@ -195,7 +195,8 @@ int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz
 
 	*chall_url = NULL;
 	if (c == NULL) {
-		log_error("%s: the CA offers no %s challenge%s", z->ident.value, type,
+		log_error("%s%s: the CA offers no %s challenge%s", z->wildcard ? "*." : "",
+			  z->ident.value, type,
 			  z->wildcard ? " (wildcards need --dns-hook)" : "");
 		return -1;
 	}

@@ -51,6 +51,14 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["url"]==sy
 th_p11acme account register --email a@example.com --agree-tos >"$T/reg2" || th_fail "re-register failed"
 grep -qx "url: $url" "$T/reg2" || th_fail "re-register gave another account"
 
+# ---- a stale cached account URL: looked up again by key, and the run succeeds
+cache=$(ls "$T"/etc/accounts/*/"$tp.json")
+sed -i 's|my-account/[^"]*|my-account/stale0000|' "$cache"
+th_p11acme issue -d stale.example.com --standalone --http-address 127.0.0.1 --http-port "$TH_HTTP_PORT" \
+	>/dev/null 2>"$T/err" || { cat "$T/err" >&2; th_fail "issue with a stale cached account failed"; }
+grep -q 'cached account URL is unknown' "$T/err" || th_fail "no stale-cache warning"
+grep -q "$url" "$cache" || th_fail "the cache was not repaired"
+
 # ---- issue, then revoke it
 th_p11acme issue -d rev.example.com --standalone --http-address 127.0.0.1 --http-port "$TH_HTTP_PORT" \
 	>/dev/null || th_fail "issue failed"
