@@ -3,6 +3,7 @@
 # not parse. p11acme must check what it is about to install: exit 1, an error
 # that says so, and the previous live set (and archive) untouched: no new archive
 # entry either.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

@@ -4,6 +4,7 @@
 # authz, finalize and the download, and the run succeeds with a certificate for
 # the CSR's key. Without this, a hostile-* test could pass because the fake CA
 # is broken rather than because p11acme handled the misbehaviour.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

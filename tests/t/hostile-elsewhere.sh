@@ -5,6 +5,7 @@
 # redirect (client/http.h: "no redirects"): exit 1, a message with the status, and
 # no connection to the other host. For the foreign Location, exit 1 and a clear
 # error within bounds; whether p11acme connects there is reported, not required.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

@@ -4,6 +4,7 @@
 # document, quickly; the previous live set (issued against a real Pebble), the
 # archive and the renewal config stay byte for byte as they were; nothing is
 # written outside the config dir.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

@@ -3,6 +3,7 @@
 # without one (newOrder). p11acme stops reading at its 1 MiB cap: exit 1 within
 # seconds, an error that says the response was too large, the previous live set
 # intact. The CA's log shows how much it managed to send before the hang-up.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

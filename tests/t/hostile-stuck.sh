@@ -4,6 +4,7 @@
 # --timeout (15 s here) for the first, after a bounded number of retries for the
 # second, and at once for the third (the Retry-After is past the deadline), each
 # with exit 1 and a message saying why; the previous live set stays intact.
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 

@@ -5,6 +5,7 @@
 # no file outside the webroot (the "../../../escaped" token would land in $T), no
 # file left in the webroot, and no challenge POST seen by the CA (a client that
 # truncates at the NUL would answer "abc...z", a token the CA never sent).
+# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 
