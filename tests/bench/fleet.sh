@@ -45,7 +45,7 @@ EOF
 fleet_run() {
 	local client=$1 n=$FLEET seed c k jobs t0 t1 before after i
 	seed="$T/fleet/$client/seed"
-	[ "$client" != p11acme ] && n=${BENCH_FLEET_OTHERS:-$FLEET}
+	[ "$client" != p11acme ] && n=${BENCH_FLEET_OTHERS:-100}
 	th_log "fleet: $client, $n renewals at concurrency $FLEET_CONC"
 	# seed: validate the names with http-01 (one issuance each, sequential)
 	for i in $(seq 0 $((FLEET_NAMES - 1))); do

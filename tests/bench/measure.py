@@ -3,21 +3,24 @@
 
     measure.py [--tree] [--log FILE] OUT.json -- CMD [ARG...]
 
-Wall time is taken with a monotonic clock from just before fork() to just after
-wait4() returns, so the interpreter's own start-up is not counted. CPU and peak RSS
-come from the rusage that wait4() returns for the child: user and system time cover
-the child and every descendant it waited for; ru_maxrss is the largest single
-process of that tree (what /usr/bin/time -v reports).
+The command runs under the small C helper rusage (tests/bench/rusage.c, compiled by
+run.sh; $BENCH_RUSAGE), which forks it, times it with a monotonic clock from just
+before fork() to wait4()'s return, and reports the rusage wait4() returns: user and
+system time of the command and every descendant it waited for, and ru_maxrss, the
+largest single process of that tree (what /usr/bin/time -v reports). A C helper,
+because Linux keeps the pre-exec image's peak in ru_maxrss: forked from Python, every
+command would report at least the interpreter's ~10 MiB.
 
---tree also samples /proc every millisecond and records, for every process of the
-tree, its VmHWM (peak RSS); tree_rss_kb is the sum of those per-process peaks, an
-honest upper bound for clients that run more than one process (p11acme's signer
-child, uacme's hook): pages shared between processes count once per process.
-tree_pss_peak_kb is the largest sampled sum of Pss (shared pages split between
-their users), the tree's real footprint at its peak, to within the 1 ms sampling.
-Sampling costs CPU on another core, so use it on separate runs.
+--tree also samples /proc every millisecond while the command runs:
+  tree_rss_kb       largest sum of VmRSS over the processes alive at one sample (for
+                    p11acme: client + signer child; pages shared between them count twice)
+  tree_pss_peak_kb  largest sum of Pss at one sample (shared pages split: the footprint)
+  tree_hwm_sum_kb   sum of every process's own peak (VmHWM), including processes that
+                    ran one after the other (an upper bound)
+Sampling costs CPU on the other core and can miss a peak shorter than 1 ms, so it is
+used on separate runs only.
 """
-import json, os, resource, sys, threading, time
+import json, os, subprocess, sys, threading, time
 
 
 def children(pid):
@@ -43,6 +46,17 @@ def hwm_kb(pid):
     except OSError:
         pass
     return None
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def pss_kb(pid):
@@ -73,58 +87,43 @@ def main():
     if args[1] != "--":
         sys.exit("usage: measure.py [--tree] [--log FILE] OUT.json -- CMD...")
     cmd = args[2:]
-    logfd = os.open(log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    helper = os.environ.get("BENCH_RUSAGE") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "rusage")
     peaks = {}
+    rss_peak = [0]
     pss_peak = [0]
     done = threading.Event()
-    t0 = time.monotonic()
-    # A close-on-exec pipe tells us when the child has exec'd, so that the sampler
-    # never sees the interpreter's own pages in the child before exec.
-    rfd, wfd = os.pipe2(os.O_CLOEXEC) if tree else (None, None)
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(logfd, 1)
-        os.dup2(logfd, 2)
-        try:
-            os.execvp(cmd[0], cmd)
-        finally:
-            os._exit(127)
+    proc = subprocess.Popen([helper, log or os.devnull] + cmd, stdout=subprocess.PIPE)
     if tree:
-        os.close(wfd)
-        os.read(rfd, 1)
-        os.close(rfd)
         def sample():
             while not done.is_set():
-                todo = [pid]
-                pss = 0
+                todo = children(proc.pid)   # the command and its descendants, not the helper
+                rss = pss = 0
                 while todo:
                     p = todo.pop()
                     h = hwm_kb(p)
                     if h is not None:
                         peaks[p] = max(peaks.get(p, 0), h)
+                        rss += rss_kb(p)
                         pss += pss_kb(p)
                     todo += children(p)
+                rss_peak[0] = max(rss_peak[0], rss)
                 pss_peak[0] = max(pss_peak[0], pss)
                 time.sleep(0.001)
         th = threading.Thread(target=sample, daemon=True)
         th.start()
-    _, status, ru = os.wait4(pid, 0)
-    t1 = time.monotonic()
+    outb, _ = proc.communicate()
     done.set()
-    rc = os.waitstatus_to_exitcode(status)
-    rec = {
-        "wall_s": round(t1 - t0, 6),
-        "user_s": round(ru.ru_utime, 6),
-        "sys_s": round(ru.ru_stime, 6),
-        "cpu_s": round(ru.ru_utime + ru.ru_stime, 6),
-        "maxrss_kb": ru.ru_maxrss,
-        "rc": rc,
-    }
+    if proc.returncode != 0:
+        sys.exit(f"measure.py: {helper} failed")
+    rec = json.loads(outb)
+    rec.pop("pid", None)
+    rec["cpu_s"] = round(rec["user_s"] + rec["sys_s"], 6)
     if tree:
-        rec["tree_rss_kb"] = sum(peaks.values())
+        rec["tree_rss_kb"] = rss_peak[0]
+        rec["tree_pss_peak_kb"] = pss_peak[0]
+        rec["tree_hwm_sum_kb"] = sum(peaks.values())
         rec["tree_procs"] = len(peaks)
         rec["tree_peaks_kb"] = sorted(peaks.values(), reverse=True)
-        rec["tree_pss_peak_kb"] = pss_peak[0]
     with open(out, "w") as f:
         json.dump(rec, f)
         f.write("\n")

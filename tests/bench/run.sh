@@ -5,12 +5,17 @@
 #   tests/bench/run.sh                 everything (about 5-10 minutes)
 #
 # Environment:
-#   BENCH_ROUNDS=7          interleaved rounds (A B C D first issuances, then A B C D reuse)
+#   BENCH_ROUNDS=7          interleaved rounds: A B C D first issuances, then
+#   BENCH_REUSE_REPS=3      times (A B C D reuse issuances), each from a fresh second
+#                           directory (reuse is cheap and bimodal: more samples)
 #   BENCH_CLIENTS="lego certbot uacme p11acme"   clients to compare (p11acme is skipped,
 #                           with a note, while its `issue --standalone` does not work)
-#   BENCH_FLEET=200         renewals per concurrency level in the fleet run (0 skips it)
+#   BENCH_FLEET=200         p11acme renewals per concurrency level in the fleet run (0 skips it)
+#   BENCH_FLEET_OTHERS=100  lego renewals per level, for comparison (0 skips lego)
 #   BENCH_FLEET_CONC="1 4 8"
 #   BENCH_OUT=bench/results where the machine-readable results go
+#   BENCH_PARTS="rounds fleet signer"  the parts to run; the others keep their previous
+#                           results in BENCH_OUT (e.g. BENCH_PARTS=signer)
 #   BENCH_DOCS=1            regenerate the table in docs/BENCHMARKS.md and docs/bench.png
 #
 # It runs in a private mount namespace (unshare -m) with the test CA bind-mounted over
@@ -26,6 +31,9 @@ fi
 BENCH_DIR="$TH_ROOT/tests/bench"
 ROUNDS=${BENCH_ROUNDS:-7}
 CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme p11acme"}
+REUSE_REPS=${BENCH_REUSE_REPS:-3}
+PARTS=" ${BENCH_PARTS:-rounds fleet signer} "
+part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
 FLEET=${BENCH_FLEET:-200}
 FLEET_CONC=${BENCH_FLEET_CONC:-"1 4 8"}
 OUT=${BENCH_OUT:-$TH_ROOT/bench/results}
@@ -36,6 +44,8 @@ DOMAIN=${BENCH_DOMAIN:-bench.example.com}
 
 RAW="$T/raw"
 mkdir -p "$RAW" "$OUT"
+export BENCH_RUSAGE="$T/rusage"
+cc -O2 -Wall -o "$BENCH_RUSAGE" "$BENCH_DIR/rusage.c" || th_fail "cannot build tests/bench/rusage.c"
 START_EPOCH=$(date +%s)
 
 # ---------------------------------------------------------------- Pebble
@@ -49,7 +59,13 @@ P=$TH_HTTP_PORT
 th_log "Pebble at $S, VA port $P, log $TH_PEBBLE_LOG"
 
 # ---------------------------------------------------------------- p11acme available?
-P11ACME_BIN="$TH_BUILD/p11acme"
+# Snapshots of the binaries: others may rebuild build/ while the bench runs, and a run
+# must measure one build (a half-written binary fails with "Permission denied").
+mkdir -p "$T/bin"
+[ -x "$TH_BUILD/p11acme" ] && cp "$TH_BUILD/p11acme" "$T/bin/p11acme"
+[ -x "$TH_BUILD/tests/sig_bench" ] && cp "$TH_BUILD/tests/sig_bench" "$T/bin/sig_bench" &&
+	export SIG_BENCH="$T/bin/sig_bench"
+P11ACME_BIN="$T/bin/p11acme"
 p11acme_ok() {
 	[ -x "$P11ACME_BIN" ] && "$P11ACME_BIN" issue --help 2>&1 | grep -q -- '--standalone'
 }
@@ -173,6 +189,8 @@ print(sum(c.values()), chal, ";".join(f"{k}={v}" for k, v in sorted(c.items())).
 PY
 }
 
+if part rounds; then
+rm -f "$OUT"/failed-*.log
 RUNS_CSV="$RAW/runs.csv"
 echo "client,case,round,name,wall_s,user_s,sys_s,cpu_s,maxrss_kb,tree_rss_kb,tree_pss_peak_kb,requests,challenge_posts,rc,breakdown" >"$RUNS_CSV"
 
@@ -215,14 +233,16 @@ for r in $(seq 1 "$ROUNDS"); do
 	for c in $CLIENTS; do
 		run_one "$c" first "$r" "r$r-$c.$DOMAIN" "$T/c/$c/$r/first"
 	done
-	for c in $CLIENTS; do
-		client_share "$c" "$T/c/$c/$r/first" "$T/c/$c/$r/reuse"
-		run_one "$c" reuse "$r" "r$r-$c.$DOMAIN" "$T/c/$c/$r/reuse"
+	for k in $(seq 1 "$REUSE_REPS"); do
+		for c in $CLIENTS; do
+			client_share "$c" "$T/c/$c/$r/first" "$T/c/$c/$r/reuse$k"
+			run_one "$c" reuse "$r.$k" "r$r-$c.$DOMAIN" "$T/c/$c/$r/reuse$k"
+		done
 	done
 done
 
-# One more round with the process-tree memory sampler (sum of per-process peaks and
-# sampled Pss): its timings are not used, since sampling costs CPU.
+# One more round with the process-tree memory sampler (sampled sums of RSS and of PSS
+# over the processes alive at once): its timings are not used, since sampling costs CPU.
 th_log "memory round (process-tree sampling)"
 for c in $CLIENTS; do
 	run_one "$c" first mem "m-$c.$DOMAIN" "$T/c/$c/mem/first" --tree
@@ -234,28 +254,32 @@ done
 cp "$RUNS_CSV" "$OUT/runs.csv"
 cp "$RAW/requests.txt" "$OUT/requests.txt"
 
+fi
+
 # ---------------------------------------------------------------- RFC 8555 minimum
 # A minimal client (rfcmin.py) issues a name with http-01, then issues it again as a new
 # process with a warm cache would, and counts the requests of the second issuance.
+part rounds && {
 th_log "RFC 8555 minimum for a reuse issuance (tests/bench/rfcmin.py)"
 python3 "$BENCH_DIR/rfcmin.py" "$S" "$CA" "rfcmin.$DOMAIN" "$P" "$OUT/rfcmin.json" ||
 	th_log "rfcmin probe failed"
+}
 
-# ---------------------------------------------------------------- fleet (p11acme)
+# ---------------------------------------------------------------- fleet
 . "$BENCH_DIR/fleet.sh"
 FLEET_CSV="$OUT/fleet.csv"
-echo "client,concurrency,renewals,ok,failed,elapsed_s,renewals_per_s,requests,requests_per_renewal,median_wall_s,p95_wall_s" >"$FLEET_CSV"
-if [ "$FLEET" -gt 0 ]; then
+part fleet && echo "client,concurrency,renewals,ok,failed,elapsed_s,renewals_per_s,requests,requests_per_renewal,median_wall_s,p95_wall_s" >"$FLEET_CSV"
+if part fleet && [ "$FLEET" -gt 0 ]; then
 	case " $CLIENTS " in
 	*" p11acme "*) fleet_run p11acme ;;
 	*) th_log "fleet: skipped, p11acme not available" ;;
 	esac
-	[ "${BENCH_FLEET_LEGO:-1}" = 1 ] && case " $CLIENTS " in *" lego "*) fleet_run lego ;; esac
+	[ "${BENCH_FLEET_OTHERS:-100}" -gt 0 ] && case " $CLIENTS " in *" lego "*) fleet_run lego ;; esac
 fi
 
 # ---------------------------------------------------------------- signer throughput
 . "$BENCH_DIR/signer.sh"
-signer_bench "$OUT/signer.json"
+part signer && signer_bench "$OUT/signer.json"
 
 # ---------------------------------------------------------------- environment, summary
 python3 - "$OUT/env.json" "$START_EPOCH" "${P11ACME_SKIPPED:-0}" "$CLIENTS" "$ROUNDS" <<PY
@@ -273,13 +297,13 @@ env = {
   "duration_s": int(time.time()) - int(sys.argv[2]),
   "machine": {"cpu": cpu, "cores": os.cpu_count(), "mem_mib": int(sh("awk '/MemTotal/{print int(\$2/1024)}' /proc/meminfo") or 0),
               "kernel": platform.release(), "os": sh(". /etc/os-release; echo \$PRETTY_NAME")},
-  "versions": {"p11acme": sh("$P11ACME_BIN --version 2>&1 | head -n1") or "not built",
+  "versions": {"p11acme": sh("'$P11ACME_BIN' --version 2>&1 | head -n1") or "not built",
                "p11acme_git": sh("git -C '$TH_ROOT' rev-parse --short HEAD"),
                "lego": deb("lego"), "certbot": deb("certbot"), "uacme": deb("uacme"),
                "pebble": deb("pebble"), "softhsm2": deb("softhsm2"), "libp11": deb("libp11-3"),
                "python3": platform.python_version(), "nginx-light": deb("nginx-light")},
   "pebble_env": {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "100"},
-  "rounds": int(sys.argv[5]), "clients": sys.argv[4].split(), "p11acme_skipped": sys.argv[3] == "1",
+  "rounds": int(sys.argv[5]), "reuse_reps": $REUSE_REPS, "clients": sys.argv[4].split(), "p11acme_skipped": sys.argv[3] == "1",
 }
 json.dump(env, open(sys.argv[1], "w"), indent=1)
 PY

@@ -116,7 +116,8 @@ def targets(s):
         if tot:
             v2 = tot / lego.get("tree_rss_kb", lego["maxrss_kb"]["median"])
             add("peak RSS <= 1/3 lego (p11acme total: main + signer)", v2, 1 / 3, v2 <= 1 / 3,
-                "sum of per-process VmHWM (memory round) / lego's")
+                "largest sampled RSS sum over the process tree (memory round) / lego's")
+
     else:
         add("peak RSS <= 1/3 lego", None, 1 / 3, None, "no data")
     rm = s.get("rfc_minimum") or {}
@@ -127,8 +128,8 @@ def targets(s):
         add("requests per reuse issuance = RFC minimum", None, rm.get("requests"), None, "no data")
     sg = s.get("signer") or {}
     prog = sg.get("program") if isinstance(sg.get("program"), dict) else sg
-    sr = find_num(prog, ["signer_es256_jws_per_s", "signer_jws_per_s", "signer_per_s", "signer"])
-    dr = find_num(prog, ["direct_libp11_es256_sig_per_s", "direct_jws_per_s", "direct_per_s", "direct"])
+    sr = find_num(prog, ["signer_es256_jws_per_s"])
+    dr = find_num(prog, ["direct_libp11_es256_jws_per_s"])
     if sr and dr:
         add("signer >= 0.8x direct libp11 (ES256)", sr / dr, 0.8, sr / dr >= 0.8, "JWS/s ratio")
     else:
@@ -191,7 +192,8 @@ def markdown(s):
     e = s.get("env") or {}
     m, v = e.get("machine", {}), e.get("versions", {})
     L = []
-    L.append(f'Run of {e.get("date_utc", "?")} ({e.get("duration_s", "?")} s), {e.get("rounds", "?")} interleaved rounds, '
+    L.append(f'Run of {e.get("date_utc", "?")} ({e.get("duration_s", "?")} s), {e.get("rounds", "?")} interleaved rounds '
+             f'(each: one first issuance per client, then {e.get("reuse_reps", 1)}× one reuse issuance per client), '
              f'Pebble with `{" ".join(k + "=" + x for k, x in (e.get("pebble_env") or {}).items())}`.')
     L.append("")
     L.append(f'Machine: {m.get("cpu", "?")}, {m.get("cores", "?")} cores, {m.get("mem_mib", "?")} MiB, '
@@ -215,7 +217,7 @@ def markdown(s):
             if "wall_s" not in d:
                 L.append(f'| {c} | {d.get("ok", 0)}/{d.get("runs", 0)} | failed | | | | | | |')
                 continue
-            tree = f'{d["tree_rss_kb"] / 1024:.1f} MiB ({d["tree_pss_peak_kb"] / 1024:.1f} PSS)' if d.get("tree_rss_kb") else "–"
+            tree = f'{d["tree_rss_kb"] / 1024:.1f} MiB' if d.get("tree_rss_kb") else "–"
             rq = d["requests"]
             rqs = f'{rq["median"]:g}' + ("" if rq["min"] == rq["max"] else f' ({rq["min"]:g}–{rq["max"]:g})')
             L.append(f'| {c} | {d["ok"]}/{d["runs"]} | {d["wall_s"]["median"] * 1000:.0f} ms | '
@@ -263,9 +265,21 @@ def markdown(s):
     L.append("### Signer")
     L.append("")
     sg = s.get("signer") or {}
-    L.append("```")
-    L.append(json.dumps(sg, indent=1)[:3000])
-    L.append("```")
+    if sg.get("signer_es256_jws_per_s"):
+        L.append("| ES256 (SoftHSM) | value |")
+        L.append("|---|---|")
+        L.append(f'| through the signer process | {sg["signer_es256_jws_per_s"]:.0f} JWS/s |')
+        L.append(f'| direct libp11, one process | {sg["direct_libp11_es256_jws_per_s"]:.0f} JWS/s |')
+        L.append(f'| signer ÷ direct | {sg.get("signer_vs_direct", 0):.2f} |')
+        if sg.get("round_trip_per_s"):
+            L.append(f'| round trip without signing | {sg["round_trip_per_s"]:.0f}/s |')
+        if sg.get("cold_start_ms_median"):
+            L.append(f'| cold start (fork, load module, log in, find key, first JWS) | {sg["cold_start_ms_median"]:.1f} ms median '
+                     f'(min {sg.get("cold_start_ms_min") or 0:.1f}, max {sg.get("cold_start_ms_max") or 0:.1f}) |')
+        L.append("")
+        L.append(f'Source: {sg.get("source")}.')
+    else:
+        L.append(f'Not measured: {sg.get("note", "no data")}.')
     L.append("")
     L.append("### Targets (issue 8)")
     L.append("")
