@@ -107,6 +107,16 @@ static void peer_name(struct MHD_Connection *conn, char *buf, size_t len)
 		memmove(buf, buf + 7, strlen(buf + 7) + 1);
 }
 
+/* No percent-decoding: a token is base64url, which never needs it, so an encoded
+ * byte can only be a trick ("%2F", "%00" that would cut the token short). Left
+ * encoded, '%' fails the token check. */
+static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(s);
+}
+
 /* One line per request, written under the stderr lock: logmsg() writes a line in
  * several stdio calls, and pool threads would otherwise interleave them. */
 static void log_request(struct MHD_Connection *conn, const char *method, const char *url,
@@ -142,7 +152,7 @@ static char *key_authorization(struct http01_server *s, const char *url)
 	if (url == NULL || strncmp(url, CHALLENGE_PREFIX, strlen(CHALLENGE_PREFIX)) != 0)
 		return NULL;
 	token = url + strlen(CHALLENGE_PREFIX);
-	/* url is already percent-decoded: "%2F" or ".." fails here, never reaches a lookup */
+	/* url is not percent-decoded (no_unescape): "%2F" or ".." fails here */
 	if (!b64url_valid(token, TOKEN_MAX))
 		return NULL;
 	if (!s->stateless && !token_known(s, token))
@@ -201,6 +211,7 @@ static struct MHD_Daemon *daemon_start(struct http01_server *s, unsigned int fla
 	flags |= MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+				MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POOL_THREADS,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CONN_PER_IP,
@@ -231,37 +242,51 @@ static int listen_any(struct http01_server *s, int port)
 	return s->n_daemons > 0 ? 0 : -1;
 }
 
-/* A numeric address, with or without [brackets] around an IPv6 one. */
-static int listen_addr(struct http01_server *s, const char *addr, int port)
+/* Fill ss from a numeric address, with or without [brackets] around an IPv6 one.
+ * Returns the address family, or -1. Names are refused: a responder that resolves
+ * a name at start would listen wherever DNS said then. */
+static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	char host[INET6_ADDRSTRLEN + 2];
 	size_t len = strlen(addr);
-	struct MHD_Daemon *d = NULL;
 
+	memset(ss, 0, sizeof(*ss));
 	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']' && len - 2 < sizeof(host)) {
 		memcpy(host, addr + 1, len - 2);
 		host[len - 2] = '\0';
 	} else if (len < sizeof(host)) {
 		memcpy(host, addr, len + 1);
 	} else {
-		host[0] = '\0';
-	}
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)port);
-		d = daemon_start(s, 0, port, (const struct sockaddr *)&sin);
-	} else if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons((uint16_t)port);
-		d = daemon_start(s, MHD_USE_IPv6, port, (const struct sockaddr *)&sin6);
-	} else {
-		log_error("http01: %s: not a numeric IPv4 or IPv6 address", addr);
 		return -1;
 	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return AF_INET6;
+	}
+	return -1;
+}
+
+static int listen_addr(struct http01_server *s, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	struct MHD_Daemon *d = NULL;
+	int family = parse_addr(addr, port, &ss);
+
+	if (family < 0) {
+		log_error("http01: %s: not a numeric IPv4 or IPv6 address", addr);
+		errno = EINVAL;
+		return -1;
+	}
+	d = daemon_start(s, family == AF_INET6 ? MHD_USE_IPv6 : 0, port,
+			 (const struct sockaddr *)&ss);
 	if (d == NULL)
 		return -1;
 	s->daemons[s->n_daemons++] = d;
@@ -286,12 +311,13 @@ struct http01_server *http01_start(const char *addr, int port, const char *thumb
 		return NULL;
 	}
 	s->stateless = stateless;
+	errno = 0;
 	pthread_mutex_init(&s->lock, NULL);
 	rc = addr == NULL ? listen_any(s, port) : listen_addr(s, addr, port);
 	if (rc != 0) {
-		log_error("http01: cannot listen on %s%s%s:%d: %s",
-			  addr == NULL ? "[::]" : "", addr == NULL ? "" : addr,
-			  "", port, errno != 0 ? strerror(errno) : "unknown error");
+		log_error("http01: cannot listen on %s port %d: %s",
+			  addr == NULL ? "every address" : addr, port,
+			  errno != 0 ? strerror(errno) : "unknown error");
 		http01_stop(s);
 		return NULL;
 	}
@@ -393,6 +419,7 @@ static int account_thumbprint(const struct globals *g, const char *given, char *
  * only, as asked). */
 static int parse_listen(const char *arg, char **addr, int *port)
 {
+	struct sockaddr_storage ss;
 	const char *colon = strrchr(arg, ':');
 	const char *p = colon != NULL ? colon + 1 : arg;
 	char *end = NULL;
@@ -410,7 +437,12 @@ static int parse_listen(const char *arg, char **addr, int *port)
 	if (arg[0] != '[' && memchr(arg, ':', (size_t)(colon - arg)) != NULL)
 		return -1;
 	*addr = strndup(arg, (size_t)(colon - arg));
-	return *addr != NULL ? 0 : -1;
+	if (*addr == NULL || parse_addr(*addr, *port, &ss) < 0) {
+		free(*addr);
+		*addr = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static void serve_usage(FILE *f)
