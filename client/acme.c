@@ -535,7 +535,8 @@ int acme_order_new(struct acme *a, char *const *names, size_t n_names, const cha
 	if (post_expect(a, a->dir.new_order, a->dir.new_order, payload, 0, NULL, &r) != 0)
 		goto out;
 	if (r.code != 201 || r.location == NULL || acme_order_parse(r.body, r.len, o) != 0) {
-		log_error("%s: HTTP %ld: malformed order", a->dir.new_order, r.code);
+		log_error("%s: HTTP %ld: malformed order (%s)", a->dir.new_order, r.code,
+			  r.location == NULL ? "no Location" : acme_parse_why(r.body, r.len));
 		goto out;
 	}
 	*order_url = r.location;
@@ -556,7 +557,7 @@ int acme_order_get(struct acme *a, const char *url, struct acme_order *o)
 	if (post_expect(a, url, url, "", 0, NULL, &r) != 0)
 		goto out;
 	if (acme_order_parse(r.body, r.len, o) != 0) {
-		log_error("%s: malformed order", url);
+		log_error("%s: malformed order: %s", url, acme_parse_why(r.body, r.len));
 		goto out;
 	}
 	rc = 0;
@@ -597,7 +598,7 @@ static int poll_once(struct acme *a, const char *url, char **retry_after,
 	if (post_expect(a, url, url, "", 0, NULL, &r) != 0)
 		goto out;
 	if (fn(r.body, r.len, out) != 0) {
-		log_error("%s: malformed response", url);
+		log_error("%s: malformed response: %s", url, acme_parse_why(r.body, r.len));
 		goto out;
 	}
 	free(*retry_after);

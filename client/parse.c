@@ -11,6 +11,23 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+/* cJSON keeps a decoded "\u0000" inside a C string, which would silently cut it
+ * (a token "abc\u0000/../x" would read as "abc"). No ACME document needs one, and
+ * a raw NUL is not JSON: refuse the whole document instead. */
+static cJSON *json_parse(const char *buf, size_t len)
+{
+	if (buf == NULL || memchr(buf, '\0', len) != NULL || memmem(buf, len, "\\u0000", 6) != NULL)
+		return NULL;
+	return cJSON_ParseWithLength(buf, len);
+}
+
+const char *acme_parse_why(const char *buf, size_t len)
+{
+	if (buf != NULL && (memchr(buf, '\0', len) != NULL || memmem(buf, len, "\\u0000", 6) != NULL))
+		return "a NUL character (\\u0000) in a string, e.g. in a challenge token; refused";
+	return "not valid JSON, or a required member is missing or of the wrong type";
+}
+
 /* A string member, copied; NULL when absent or not a string. */
 static char *jstr(const cJSON *obj, const char *name)
 {
@@ -83,7 +100,7 @@ int acme_directory_parse(const char *buf, size_t len, struct acme_directory *out
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLength(buf, len);
+	root = json_parse(buf, len);
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->new_nonce = jstr(root, "newNonce");
@@ -176,7 +193,7 @@ static int problem_from_json(const cJSON *obj, struct acme_problem *out, int dep
 
 int acme_problem_parse(const char *buf, size_t len, struct acme_problem *out)
 {
-	cJSON *root = cJSON_ParseWithLength(buf, len);
+	cJSON *root = json_parse(buf, len);
 	int rc;
 
 	rc = problem_from_json(root, out, 0);
@@ -238,7 +255,7 @@ int acme_account_parse(const char *buf, size_t len, struct acme_account *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLength(buf, len);
+	root = json_parse(buf, len);
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");
@@ -270,7 +287,7 @@ int acme_order_parse(const char *buf, size_t len, struct acme_order *out)
 	int rc = -1, cnt;
 
 	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLength(buf, len);
+	root = json_parse(buf, len);
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");
@@ -337,7 +354,7 @@ static int challenge_from_json(const cJSON *obj, struct acme_challenge *out)
 
 int acme_challenge_parse(const char *buf, size_t len, struct acme_challenge *out)
 {
-	cJSON *root = cJSON_ParseWithLength(buf, len);
+	cJSON *root = json_parse(buf, len);
 	int rc = challenge_from_json(root, out);
 
 	cJSON_Delete(root);
@@ -364,7 +381,7 @@ int acme_authz_parse(const char *buf, size_t len, struct acme_authz *out)
 	int rc = -1, cnt;
 
 	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLength(buf, len);
+	root = json_parse(buf, len);
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");

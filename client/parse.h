@@ -91,6 +91,10 @@ struct acme_authz {
 int acme_authz_parse(const char *buf, size_t len, struct acme_authz *out);
 void acme_authz_free(struct acme_authz *a);
 
+/* Why a document was refused, for the error message: a NUL (raw or \u0000, which
+ * would cut a token or URL short in C) or else malformed JSON / missing members. */
+const char *acme_parse_why(const char *buf, size_t len);
+
 /* ---- HTTP headers ---- */
 
 /* One Link header value may carry several comma-separated links (RFC 8288).

@@ -6,8 +6,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -168,8 +170,85 @@ static long archive_last(const char *archive)
 	return max;
 }
 
-/* Make archive/<name>/<n>/ with mkdir (not -p) so two runs never share one. */
-static char *archive_new_dir(const char *config_dir, const char *name, long *num)
+/* 1 when the temporary name "<prefix><pid><suffix>" belongs to a process that is
+ * gone (killed mid-commit), so that its leftovers may be removed. */
+static int tmp_is_stale(const char *name, const char *prefix, const char *suffix)
+{
+	size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix);
+	char *end;
+	long pid;
+
+	if (nl <= pl + sl || strncmp(name, prefix, pl) != 0 || strcmp(name + nl - sl, suffix) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(name + pl, &end, 10);
+	if (errno != 0 || pid <= 0 || (*end != '.' && *end != '\0' && strcmp(end, suffix) != 0))
+		return 0;
+	if (pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void rm_dir_flat(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *p;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((p = xasprintf("%s/%s", dir, e->d_name)) != NULL)
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Remove what a killed run left: archive/<name>/.tmp.<pid>/ and
+ * live/.<name>.<pid>.<n>.tmp. Never touches numbered sets or live links. */
+static void store_sweep(const char *config_dir, const char *name)
+{
+	char *archive = xasprintf("%s/archive/%s", config_dir, name);
+	char *live = xasprintf("%s/live", config_dir), *prefix = xasprintf(".%s.", name), *p;
+	struct dirent *e;
+	DIR *d;
+
+	if (archive != NULL && (d = opendir(archive)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (!tmp_is_stale(e->d_name, ".tmp.", ""))
+				continue;
+			if ((p = xasprintf("%s/%s", archive, e->d_name)) != NULL) {
+				log_debug("removing %s, left by an interrupted run", p);
+				rm_dir_flat(p);
+			}
+			free(p);
+		}
+		closedir(d);
+	}
+	if (live != NULL && prefix != NULL && (d = opendir(live)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (!tmp_is_stale(e->d_name, prefix, ".tmp"))
+				continue;
+			if ((p = xasprintf("%s/%s", live, e->d_name)) != NULL) {
+				log_debug("removing %s, left by an interrupted run", p);
+				unlink(p);
+			}
+			free(p);
+		}
+		closedir(d);
+	}
+	free(archive);
+	free(live);
+	free(prefix);
+}
+
+/* The new set is written in archive/<name>/.tmp.<pid>/ and renamed to <n> only when
+ * complete, so a numbered entry is never partial, even after SIGKILL. */
+static char *archive_tmp_dir(const char *config_dir, const char *name)
 {
 	char *archive = xasprintf("%s/archive/%s", config_dir, name), *dir = NULL;
 
@@ -179,25 +258,53 @@ static char *archive_new_dir(const char *config_dir, const char *name, long *num
 		log_error("%s: %s", archive, strerror(errno));
 		goto out;
 	}
-	for (int tries = 0; tries < 100; tries++) {
-		*num = archive_last(archive) + 1;
-		if ((dir = xasprintf("%s/%ld", archive, *num)) == NULL)
-			goto out;
-		if (mkdir(dir, 0755) == 0)
-			goto out;
-		if (errno != EEXIST) {
-			log_error("%s: %s", dir, strerror(errno));
-			free(dir);
-			dir = NULL;
-			goto out;
-		}
+	if ((dir = xasprintf("%s/.tmp.%ld", archive, (long)getpid())) == NULL)
+		goto out;
+	rm_dir_flat(dir); /* our own pid's leftover, from a process long gone */
+	if (mkdir(dir, 0755) != 0) {
+		log_error("%s: %s", dir, strerror(errno));
 		free(dir);
 		dir = NULL;
+	}
+out:
+	free(archive);
+	return dir;
+}
+
+/* rename(2) the complete temporary entry to the next free number. */
+static int archive_publish(const char *config_dir, const char *name, const char *tmp,
+			   long *num)
+{
+	char *archive = xasprintf("%s/archive/%s", config_dir, name), *dir = NULL;
+	int rc = -1;
+
+	if (archive == NULL)
+		return -1;
+	for (int tries = 0; tries < 100; tries++) {
+		*num = archive_last(archive) + 1;
+		free(dir);
+		if ((dir = xasprintf("%s/%ld", archive, *num)) == NULL)
+			goto out;
+		/* NOREPLACE: a concurrent run may have taken the number (an empty
+		 * directory would otherwise be replaced silently). */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) == 0) {
+			if (fsync_dir(archive) != 0) {
+				log_error("%s: fsync: %s", archive, strerror(errno));
+				goto out;
+			}
+			rc = 0;
+			goto out;
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			log_error("%s: %s", dir, strerror(errno));
+			goto out;
+		}
 	}
 	log_error("%s: could not create a new archive entry", archive);
 out:
 	free(archive);
-	return dir;
+	free(dir);
+	return rc;
 }
 
 /* Replace live/<name> with a symlink to ../archive/<name>/<num> in one rename(2). */
@@ -241,7 +348,7 @@ out:
 int store_commit(const char *config_dir, const char *name, const struct cert_set *set,
 		 char **live_dir)
 {
-	char *dir = NULL, *parent = NULL;
+	char *tmp = NULL;
 	long num = 0;
 	int rc = -1;
 
@@ -249,29 +356,32 @@ int store_commit(const char *config_dir, const char *name, const struct cert_set
 		log_error("%s: not a usable certificate name", name);
 		return -1;
 	}
-	if ((dir = archive_new_dir(config_dir, name, &num)) == NULL)
+	store_sweep(config_dir, name);
+	if ((tmp = archive_tmp_dir(config_dir, name)) == NULL)
 		goto out;
-	if (write_new_file(dir, "cert.pem", set->cert_pem, 0644) != 0 ||
-	    write_new_file(dir, "chain.pem", set->chain_pem, 0644) != 0 ||
-	    write_new_file(dir, "fullchain.pem", set->fullchain_pem, 0644) != 0)
+	if (write_new_file(tmp, "cert.pem", set->cert_pem, 0644) != 0 ||
+	    write_new_file(tmp, "chain.pem", set->chain_pem, 0644) != 0 ||
+	    write_new_file(tmp, "fullchain.pem", set->fullchain_pem, 0644) != 0)
 		goto out;
 	if (set->privkey_pem != NULL &&
-	    write_new_file(dir, "privkey.pem", set->privkey_pem, 0600) != 0)
+	    write_new_file(tmp, "privkey.pem", set->privkey_pem, 0600) != 0)
 		goto out;
-	/* Everything durable before live points at it. */
-	if (fsync_dir(dir) != 0 || (parent = xasprintf("%s/archive/%s", config_dir, name)) == NULL ||
-	    fsync_dir(parent) != 0) {
-		log_error("%s: fsync: %s", dir, strerror(errno));
+	/* Everything durable before it gets a number, and before live points at it. */
+	if (fsync_dir(tmp) != 0) {
+		log_error("%s: fsync: %s", tmp, strerror(errno));
 		goto out;
 	}
+	if (archive_publish(config_dir, name, tmp, &num) != 0)
+		goto out;
 	if (live_switch(config_dir, name, num) != 0)
 		goto out;
 	if (live_dir != NULL && (*live_dir = xasprintf("%s/live/%s", config_dir, name)) == NULL)
 		goto out;
 	rc = 0;
 out:
-	free(dir);
-	free(parent);
+	if (rc != 0 && tmp != NULL)
+		rm_dir_flat(tmp); /* a no-op once published: tmp no longer exists */
+	free(tmp);
 	return rc;
 }
 

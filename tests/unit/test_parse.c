@@ -133,6 +133,12 @@ static void test_order_authz(void)
 	acme_challenge_free(&c);
 	CHECK(acme_challenge_parse(P("{\"type\":\"http-01\",\"status\":\"valid\"}"), &c) != 0,
 	      "challenge without url");
+	/* an escaped NUL would cut the token short where C sees it */
+	CHECK(acme_challenge_parse(P("{\"type\":\"http-01\",\"url\":\"u\",\"status\":\"pending\","
+				     "\"token\":\"DGyRejmCefe7v4NfDGDKfA\\u0000/../x\"}"), &c) != 0,
+	      "token with \\u0000");
+	CHECK(acme_challenge_parse("{\"type\":\"http-01\",\"url\":\"u\",\"status\":\"p\0\"}", 40, &c) != 0,
+	      "raw NUL");
 }
 
 static void test_account(void)
