@@ -554,22 +554,26 @@ static void print_nginx(const char *t)
 
 /* Apache 2.4 has no directive that returns a computed body, except ErrorDocument,
  * whose string is an ap_expr since 2.4.13. mod_rewrite's R=200 ends the request with
- * that status, and the ErrorDocument for 200 supplies token.thumbprint from the
- * regex capture that mod_rewrite put into the environment. */
+ * status 200, and the ErrorDocument for 200 supplies token.thumbprint from the regex
+ * capture that mod_rewrite put into the environment. Checked with Debian's 2.4 by
+ * tests/t/http01-nginx.sh where apache2 is installed. */
 static void print_apache(const char *t)
 {
 	printf("# p11acme: stateless http-01 for the ACME account with thumbprint %s\n"
-	       "# Place inside the <VirtualHost *:80> blocks; needs mod_rewrite (a2enmod rewrite),\n"
-	       "# Apache 2.4.13 or later.\n"
+	       "# Place inside each <VirtualHost *:80>; needs mod_rewrite (a2enmod rewrite),\n"
+	       "# Apache 2.4.13 or later; mod_headers (optional) makes it text/plain.\n"
 	       "<IfModule !mod_rewrite.c>\n"
 	       "    Error \"p11acme http-01 snippet: mod_rewrite is required (a2enmod rewrite)\"\n"
 	       "</IfModule>\n"
 	       "RewriteEngine On\n"
+	       "RewriteCond \"%%{REQUEST_METHOD}\" \"^(GET|HEAD)$\"\n"
 	       "RewriteRule \"^/\\.well-known/acme-challenge/([-_a-zA-Z0-9]{1,%d})$\" - "
 	       "[E=P11ACME_TOKEN:$1,R=200,L]\n"
 	       "<LocationMatch \"^/\\.well-known/acme-challenge/[-_a-zA-Z0-9]{1,%d}$\">\n"
-	       "    ErrorDocument 200 \"%%{ENV:REDIRECT_P11ACME_TOKEN}.%s\"\n"
-	       "    ForceType text/plain\n"
+	       "    ErrorDocument 200 \"%%{ENV:P11ACME_TOKEN}.%s\"\n"
+	       "    <IfModule mod_headers.c>\n"
+	       "        Header always set Content-Type \"text/plain\"\n"
+	       "    </IfModule>\n"
 	       "</LocationMatch>\n",
 	       t, TOKEN_MAX, TOKEN_MAX, t);
 }

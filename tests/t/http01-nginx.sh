@@ -2,8 +2,8 @@
 # http01-config nginx: the snippet loads into a real nginx (Debian's nginx-light, run
 # in the foreground with its own prefix in $T) and answers token.thumbprint for any
 # valid token, 404 for the rest; the thumbprint computed through the token matches
-# `account thumbprint`; http01-config usage errors. The Apache snippet is checked
-# with apache2ctl -t when apache2 is installed.
+# `account thumbprint`; http01-config usage errors. The Apache snippet is served by a
+# real Apache 2.4 (own config in $T) when apache2 is installed.
 . "$(dirname "$0")/../lib/harness.sh"
 
 command -v nginx >/dev/null || th_fail "nginx is not installed (nginx-light)"
@@ -80,6 +80,53 @@ th_untrack "$NGINX_PID"
 $P11ACME http01-config apache --thumbprint "$TP" >"$T/apache.conf" || th_fail "http01-config apache"
 grep -q "ENV:P11ACME_TOKEN}.$TP" "$T/apache.conf" || th_fail "apache snippet lacks the thumbprint"
 if command -v apache2 >/dev/null; then
-	th_log "apache2 found: see http01-apache.sh for the live check"
+	# Apache refuses to serve as root: its workers run as www-data, which must read $T
+	M=/usr/lib/apache2/modules
+	A=$T/apache
+	mkdir -p "$A/www"
+	echo hello >"$A/www/index.html"
+	cp "$T/apache.conf" "$A/snippet.conf"
+	chmod 0755 "$T" "$A" "$A/www"
+	APORT=$(th_free_port)
+	cat >"$A/httpd.conf" <<EOF
+ServerRoot $A
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule mime_module $M/mod_mime.so
+LoadModule rewrite_module $M/mod_rewrite.so
+LoadModule headers_module $M/mod_headers.so
+TypesConfig /etc/mime.types
+Listen 127.0.0.1:$APORT
+ServerName localhost
+PidFile $A/httpd.pid
+ErrorLog $A/error.log
+User www-data
+Group www-data
+DocumentRoot $A/www
+<VirtualHost *:$APORT>
+    Include $A/snippet.conf
+</VirtualHost>
+EOF
+	apache2 -t -f "$A/httpd.conf" >"$T/out" 2>&1 || { cat "$T/out" >&2; th_fail "apache2 -t rejects the snippet"; }
+	apache2 -f "$A/httpd.conf" -DFOREGROUND 2>"$A/stderr" &
+	APACHE_PID=$!
+	th_track $APACHE_PID
+	th_wait_port 127.0.0.1 "$APORT"
+	ABASE=http://127.0.0.1:$APORT/.well-known/acme-challenge
+	body=$(curl -sf -D "$T/headers" "$ABASE/$tok") || th_fail "apache does not answer a valid token"
+	[ "$body" = "$tok.$TP" ] || th_fail "apache answered '$body'"
+	grep -qi '^content-type: text/plain' "$T/headers" || th_fail "apache: not text/plain"
+	for path in a.b a%2Fb .. "" "${long}a" "$tok/x"; do
+		c=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$ABASE/$path")
+		[ "$c" = 404 ] || [ "$c" = 400 ] || th_fail "apache answered $c for $path"
+	done
+	c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "$ABASE/$tok")
+	[ "$c" != 200 ] || th_fail "apache answered a POST"
+	[ "$(curl -sf "http://127.0.0.1:$APORT/index.html")" = hello ] || th_fail "the snippet broke the Apache site"
+	kill "$APACHE_PID"
+	wait "$APACHE_PID" 2>/dev/null || true
+	th_untrack "$APACHE_PID"
+else
+	th_log "apache2 not installed: Apache snippet checked by content only"
 fi
 echo "ok"
