@@ -464,8 +464,11 @@ static int link_params(const char *buf, size_t len, size_t *pos, char **rel)
 				vs = ++i;
 				while (i < len && buf[i] != '"')
 					i++;
-				if (i >= len)
+				if (i >= len) {
+					free(*rel);
+					*rel = NULL;
 					return -1;
+				}
 				ve = i++;
 			} else {
 				vs = i;
@@ -585,6 +588,9 @@ int pem_chain_split(const char *buf, size_t len, char ***certs, size_t *n_certs)
 
 	*certs = NULL;
 	*n_certs = 0;
+	/* Each block becomes a C string: a NUL would cut it short. */
+	if (memchr(buf, '\0', len) != NULL)
+		return -1;
 	while (i < len) {
 		const char *b, *e;
 		size_t bs, be;
