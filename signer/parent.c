@@ -113,7 +113,9 @@ static int harden(pid_t parent, struct keep_fds *k)
 	/* No core dumps and no ptrace by other processes of the same user. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		log_warn("signer: prctl(PR_SET_DUMPABLE): %s", strerror(errno));
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+	/* SIGTERM, not SIGKILL: tokens/ holds it while SoftHSM rewrites its token file
+	 * (C_Login), so a dying parent cannot leave the token truncated. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) {
 		log_error("signer: prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
 		return -1;
 	}
@@ -121,6 +123,7 @@ static int harden(pid_t parent, struct keep_fds *k)
 	if (getppid() != parent)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
 	close_other_fds(k);
 	return 0;
 }

@@ -135,6 +135,7 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 	CK_OBJECT_HANDLE hpub = 0, hpriv = 0;
 	CK_ULONG n[2];
 	CK_RV rv;
+	sigset_t held;
 	int rc;
 
 	rc = tok_session(c, 1);
@@ -143,7 +144,9 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 	if (rc != TOK_OK)
 		return rc;
 	keygen_templates(t, u, priv, pub, n);
+	tok_hold_signals(&held);
 	rv = c->fl->C_GenerateKeyPair(c->sess, &mech, pub, n[1], priv, n[0], &hpub, &hpriv);
+	tok_release_signals(&held);
 	if (rv != CKR_OK) {
 		log_error("%s: generating a %s key on token '%s' failed: %s%s", uri, t->name,
 			  c->slot->token->label, tok_ckr_name(rv),

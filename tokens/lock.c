@@ -11,6 +11,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -93,4 +94,25 @@ void tok_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* closing the only descriptor releases the flock */
+}
+
+/* SoftHSM rewrites its token file during C_Login and C_GenerateKeyPair; a process
+ * killed in the middle leaves the file truncated and the token gone. Termination
+ * signals are therefore held (not lost) across those calls and acted on afterwards.
+ * SIGKILL cannot be held: the signer arms PR_SET_PDEATHSIG with SIGTERM for this. */
+void tok_hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void tok_release_signals(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
 }

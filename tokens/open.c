@@ -178,7 +178,8 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 	char what[300];
 	char *pin = NULL;
 	unsigned long rv;
-	int ret = TOK_ERR;
+	sigset_t held;
+	int ret = TOK_ERR, ok;
 
 	snprintf(what, sizeof(what), "token '%s'", c->slot->token->label);
 	if (!c->slot->token->loginRequired)
@@ -189,7 +190,10 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 		goto out;
 	}
 	ERR_clear_error();
-	if (PKCS11_login(c->slot, 0, pin) == 0) {
+	tok_hold_signals(&held);
+	ok = PKCS11_login(c->slot, 0, pin) == 0;
+	tok_release_signals(&held);
+	if (ok) {
 		ret = TOK_OK;
 		goto out;
 	}

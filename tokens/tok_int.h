@@ -5,6 +5,7 @@
 #ifndef P11ACME_TOK_INT_H
 #define P11ACME_TOK_INT_H
 
+#include <signal.h>
 #include "tokens/tokens.h"
 
 #include <libp11.h>
@@ -52,6 +53,11 @@ int tok_session(struct tok_ctx *c, int rw);
 /* Per-token lock (see lock.c). tok_lock returns an fd or -1 (logged). */
 int tok_lock(const char *module);
 void tok_unlock(int fd);
+
+/* Hold SIGTERM, SIGINT, SIGHUP and SIGQUIT across a call that rewrites token files
+ * (see lock.c); release restores the previous mask, delivering what was held. */
+void tok_hold_signals(sigset_t *old);
+void tok_release_signals(const sigset_t *old);
 
 /* 1 when the URI's token attributes (token, manufacturer, model, serial) match t. */
 int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t);
