@@ -159,6 +159,7 @@ nn_wait_port() {
 
 NN_INT_MODULE=""
 NN_INT_ENV=""
+NN_INT_HIDE="" # a directory hidden (empty tmpfs over it) from the internal host's p11acme
 
 pub_acme() {
 	ip netns exec "$NN_PUB" $P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" \
@@ -167,8 +168,13 @@ pub_acme() {
 }
 
 int_acme() {
+	local hide=()
+	# ip netns exec runs the command in a private mount namespace: a tmpfs mounted
+	# there hides the token directory from this command only
+	[ -n "$NN_INT_HIDE" ] &&
+		hide=(sh -c 'mount -t tmpfs -o size=64k,mode=0700 p11acme-hidden "$0" && exec "$@"' "$NN_INT_HIDE")
 	# shellcheck disable=SC2086 # NN_INT_ENV is a list of VAR=VALUE words
-	ip netns exec "$NN_INT" env $NN_INT_ENV $P11ACME --server "$TH_SERVER" \
+	ip netns exec "$NN_INT" "${hide[@]}" env $NN_INT_ENV $P11ACME --server "$TH_SERVER" \
 		--ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" --module "${NN_INT_MODULE:-$TH_MODULE}" \
 		--pin-source "file:$TH_PIN_FILE" --config-dir "$T/int/etc" "$@"
 }
