@@ -2,7 +2,7 @@
 # SIGKILL inside the commit, at two points made reachable with strace's syscall
 # delay injection (the commit takes a millisecond; a plain kill never hits it):
 #  a. while the new archive entry is written (every fsync delayed 1 s; the kill
-#     comes once archive/NAME/<n+1>/ exists);
+#     comes once archive/NAME/.tmp* or archive/NAME/<n+1>/ exists);
 #  b. between the temporary live symlink and its rename (every rename delayed 2 s;
 #     the kill comes once live/.NAME.*.tmp exists).
 # After each kill the previous live set is intact. Then a normal run succeeds,
@@ -21,8 +21,15 @@ th_expect_exit 0 th_p11acme account register --agree-tos --email admin@commit.te
 th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
 before=$(fc_live_hash "$T/etc" "$NAME")
 
-# kill_when GLOB STRACE_ARGS...: issue under strace; SIGKILL p11acme (not strace)
-# as soon as GLOB matches a path.
+# matches GLOB...: some GLOB (space-separated) matches a path.
+matches() {
+	local g
+	for g in $1; do compgen -G "$g" >/dev/null && return 0; done
+	return 1
+}
+
+# kill_when GLOBS STRACE_ARGS...: issue under strace; SIGKILL p11acme (not strace)
+# as soon as one of GLOBS (space-separated) matches a path.
 kill_when() {
 	local glob=$1 n=0 pid spid
 	shift
@@ -33,7 +40,7 @@ kill_when() {
 	spid=$!
 	th_track "$spid"
 	# shellcheck disable=SC2086
-	until compgen -G "$glob" >/dev/null; do
+	until matches "$glob"; do
 		n=$((n + 1))
 		[ "$n" -ge 600 ] && th_fail "never saw $glob: $(cat "$T/out-strace")"
 		kill -0 "$spid" 2>/dev/null || th_fail "p11acme ended before $glob appeared: $(cat "$T/out-strace")"
@@ -50,7 +57,8 @@ kill_when() {
 }
 
 last=$(ls "$T/etc/archive/$NAME" | sort -n | tail -n 1)
-kill_when "$T/etc/archive/$NAME/$((last + 1))" -e trace=fsync,fdatasync \
+# the entry is written under a temporary name (.tmp*) or, in a simpler store, in place
+kill_when "$T/etc/archive/$NAME/.tmp* $T/etc/archive/$NAME/$((last + 1))" -e trace=fsync,fdatasync \
 	-e inject=fsync,fdatasync:delay_enter=1000000
 kill_when "$T/etc/live/.$NAME.*" -e trace=rename,renameat,renameat2 \
 	-e inject=rename,renameat,renameat2:delay_enter=2000000
