@@ -19,9 +19,10 @@ plot dat using 2:3:4:xtic(1) title "first issuance (http-01)" lc rgb "#4477aa", 
 unset logscale y
 set style histogram clustered gap 1
 set ylabel "MiB"
+set key top left
 set yrange [0:*]
 set title "Peak RSS"
 plot dat using 8:xtic(1) title "first: largest process" lc rgb "#4477aa", \
      ''  using 9 title "reuse: largest process" lc rgb "#ee6677", \
-     ''  using 10 title "reuse: all processes (sum of peaks)" lc rgb "#228833"
+     ''  using 10 title "reuse: all processes (sampled RSS sum)" lc rgb "#228833"
 unset multiplot
