@@ -160,7 +160,7 @@ static int keyshow_child(int fd, const struct signer_config *cfg, void *arg)
 	    (rc = tok_key_info(ctx, cfg->key_uri, &ki)) != TOK_OK)
 		goto out;
 	rc = TOK_ERR_CONFIG;
-	if ((alg = jws_alg(pk)) == NULL || (jwk = jws_jwk(pk)) == NULL ||
+	if ((alg = jws_alg(pk)) == NULL || jws_check_pair(pk) < 0 || (jwk = jws_jwk(pk)) == NULL ||
 	    (tp = jws_thumbprint(jwk)) == NULL || (pem = public_pem(pk)) == NULL)
 		goto out;
 	report = json ? report_json(cfg->key_uri, alg, tp, pem, jwk, &ki)

@@ -97,7 +97,7 @@ static int open_key(struct child *c, const struct signer_config *cfg, int slot)
 	}
 	if ((rc = tok_load_key(c->ctx[slot], uri, &c->pk[slot])) != TOK_OK)
 		return signer_status_of_tok(rc);
-	if ((c->alg[slot] = jws_alg(c->pk[slot])) == NULL ||
+	if ((c->alg[slot] = jws_alg(c->pk[slot])) == NULL || jws_check_pair(c->pk[slot]) < 0 ||
 	    (c->jwk[slot] = jws_jwk(c->pk[slot])) == NULL ||
 	    (c->thumbprint[slot] = jws_thumbprint(c->jwk[slot])) == NULL) {
 		log_error("signer: %s: unusable key", uri);

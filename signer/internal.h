@@ -102,6 +102,10 @@ const char *jws_alg(EVP_PKEY *pk);
  * RSA {e,kty,n}. Returns a cJSON object or NULL (logged). */
 cJSON *jws_jwk(EVP_PKEY *pk);
 
+/* 0 when pk signs and the public key derived from it verifies that signature; -1
+ * (logged) when the token paired the private key with another key's public half. */
+int jws_check_pair(EVP_PKEY *pk);
+
 /* RFC 7638 thumbprint of a JWK (as made by jws_jwk, or parsed): SHA-256 of the
  * canonical input, base64url. malloc'd, or NULL (logged). */
 char *jws_thumbprint(const cJSON *jwk);

@@ -241,6 +241,46 @@ out:
 	return rc;
 }
 
+/*
+ * libp11 finds a private key's public half by CKA_ID. Key pairs without a unique id
+ * (made by other tools) can be paired with another key's public half, and then every
+ * JWK and thumbprint would be wrong. One signature, verified with the public key we
+ * derived, proves the pair before anything is built from it.
+ */
+int jws_check_pair(EVP_PKEY *pk)
+{
+	static const unsigned char msg[] = "p11acme key pair check";
+	EVP_MD_CTX *sctx = NULL, *vctx = NULL;
+	EVP_PKEY *pub = public_copy(pk);
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (pub == NULL || (sctx = EVP_MD_CTX_new()) == NULL ||
+	    (vctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(sctx, NULL, EVP_sha256(), NULL, pk) != 1 ||
+	    EVP_DigestSign(sctx, NULL, &len, msg, sizeof(msg)) != 1 ||
+	    (sig = malloc(len)) == NULL ||
+	    EVP_DigestSign(sctx, sig, &len, msg, sizeof(msg)) != 1) {
+		log_error("signer: the key cannot sign");
+		goto out;
+	}
+	if (EVP_DigestVerifyInit(vctx, NULL, EVP_sha256(), NULL, pub) != 1 ||
+	    EVP_DigestVerify(vctx, sig, len, msg, sizeof(msg)) != 1) {
+		log_error("signer: the token pairs this private key with a public key that is "
+			  "not its own; give each key pair a unique id (CKA_ID)");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(sig);
+	EVP_MD_CTX_free(sctx);
+	EVP_MD_CTX_free(vctx);
+	EVP_PKEY_free(pub);
+	log_openssl_errors("key pair check");
+	return rc;
+}
+
 int jws_sign_bytes(EVP_PKEY *pk, const char *alg, const unsigned char *in, size_t inlen,
 		   unsigned char **sig, size_t *siglen)
 {

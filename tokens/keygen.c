@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 
 /* DER OIDs of the named curves, as CKA_EC_PARAMS wants them. */
 static const unsigned char oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
@@ -126,6 +127,16 @@ static void keygen_templates(const struct keygen_type *t, const struct tok_uri *
 	n[1] = nq;
 }
 
+static const char *id_hex(const unsigned char *id, size_t len, char *buf, size_t size)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < len && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+	return buf;
+}
+
 /* Checks and generation, on an open read-write session, under the token lock. */
 static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 			 const struct tok_uri *u, const char *uri)
@@ -136,6 +147,7 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 	CK_ULONG n[2];
 	CK_RV rv;
 	sigset_t held;
+	char hex[2 * 64 + 1];
 	int rc;
 
 	rc = tok_session(c, 1);
@@ -155,8 +167,22 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 			  "key type with a sign-only, non-extractable template)" : "");
 		return TOK_ERR;
 	}
-	log_info("%s: generated a %s key on token '%s'", uri, t->name, c->slot->token->label);
+	log_info("%s: generated a %s key on token '%s' with id %s", uri, t->name,
+		 c->slot->token->label, id_hex(u->id, u->id_len, hex, sizeof(hex)));
 	return TOK_OK;
+}
+
+/* libp11 pairs a private key with its public half by CKA_ID, so a pair without one
+ * could be matched with another key's public half. A pair named only by label gets a
+ * random 16-byte id. */
+static int keygen_random_id(struct tok_uri *u)
+{
+	if ((u->id = malloc(16)) == NULL || RAND_bytes(u->id, 16) != 1) {
+		log_error("cannot make a random key id");
+		return -1;
+	}
+	u->id_len = 16;
+	return 0;
 }
 
 int tok_generate_key(struct tok_ctx *c, const char *uri, const char *type)
@@ -181,6 +207,10 @@ int tok_generate_key(struct tok_ctx *c, const char *uri, const char *type)
 	}
 	if (u.object == NULL && u.id == NULL) {
 		log_error("%s: name the new key with object= (its label) and preferably id=", shown);
+		goto out;
+	}
+	if (u.id == NULL && keygen_random_id(&u) < 0) {
+		rc = TOK_ERR;
 		goto out;
 	}
 	if (u.type != NULL || !tok_token_matches(&u, c->slot->token)) {
