@@ -280,8 +280,18 @@ th_pebble_restart() {
 	th_pebble_start
 }
 
-# Number of HTTP requests Pebble has logged so far.
-th_pebble_requests() { grep -c 'HTTP/' "$TH_PEBBLE_LOG" 2>/dev/null || true; }
+# Number of HTTP requests Pebble has logged so far. Pebble 2.4 logs exactly one line
+# "<METHOD> <path> -> calling handler()" per request it handles; nothing else in its
+# log (validation, bookkeeping) has that form.
+th_pebble_requests() { grep -c -- '-> calling handler()' "$TH_PEBBLE_LOG" 2>/dev/null || true; }
+
+# th_pebble_request_list FROM: "<METHOD> <path>" of each request Pebble logged after
+# the first FROM (a th_pebble_requests count), one per line. Pebble logs the path
+# without the object's id ("POST /my-order/").
+th_pebble_request_list() {
+	grep -- '-> calling handler()' "$TH_PEBBLE_LOG" 2>/dev/null | tail -n +"$(($1 + 1))" |
+		sed -E 's/.* (GET|HEAD|POST|PUT|DELETE) ([^ ]*) -> calling handler\(\).*/\1 \2/'
+}
 
 # ---------------------------------------------------------------- running p11acme
 
