@@ -22,6 +22,7 @@
 #define RETRY_DEFAULT_SECS 2     /* 503 or 429 without Retry-After */
 #define POLL_FIRST_MS 100        /* Pebble sends no Retry-After while processing */
 #define POLL_MAX_MS 1600
+#define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
 static void sleep_ms(long ms)
 {
@@ -87,10 +88,81 @@ static int acme_directory_get(struct acme *a)
 		log_error("%s: not an ACME directory", a->g->server);
 		goto out;
 	}
+	/* Only a directory that parsed is cached, so a hostile one is never reused. */
+	store_directory_save(a->g->config_dir, a->g->server, r.body, r.len);
+	/* Any nonce the CA gives is good for the next POST (RFC 8555 §7.2). */
+	if (r.nonce != NULL && a->nonce == NULL) {
+		a->nonce = r.nonce;
+		r.nonce = NULL;
+	}
+	a->dir_cached = 0;
 	rc = 0;
 out:
 	http_resp_free(&r);
 	return rc;
+}
+
+/* The directory from the cache when fresh (no request), else from the CA. A cache
+ * that does not parse is fetched again, as if absent. */
+static int acme_directory_load(struct acme *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	text = store_directory_load(a->g->config_dir, a->g->server, DIR_CACHE_SECS, &len);
+	if (text != NULL && acme_directory_parse(text, len, &a->dir) == 0) {
+		log_debug("directory of %s (cached)", a->g->server);
+		a->dir_cached = 1;
+		free(text);
+		return 0;
+	}
+	if (text != NULL)
+		log_debug("%s: the cached directory does not parse; fetching it", a->g->server);
+	free(text);
+	return acme_directory_get(a);
+}
+
+/* The directory member url came from, or NULL when it is not a directory URL. */
+static char **dir_member(struct acme_directory *d, const char *url)
+{
+	char **m[] = { &d->new_nonce, &d->new_account, &d->new_order, &d->revoke_cert,
+		       &d->key_change, &d->renewal_info };
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (*m[i] != NULL && strcmp(*m[i], url) == 0)
+			return m[i];
+	return NULL;
+}
+
+/* A URL from the cached directory failed (404, or no connection): the CA may have
+ * moved it since. Fetch the directory once per run and return the URL that now
+ * names the same endpoint, or NULL when there is nothing else to try. The old
+ * directory stays allocated, because callers still hold pointers into it. */
+static const char *dir_refresh(struct acme *a, const char *url)
+{
+	char **old = NULL;
+	const char *now = NULL;
+	size_t off;
+
+	if (!a->dir_cached || (old = dir_member(&a->dir, url)) == NULL)
+		return NULL;
+	off = (size_t)((char *)old - (char *)&a->dir);
+	log_warn("%s failed; the cached directory may be stale, fetching it again", url);
+	a->dir_cached = 0;
+	acme_directory_free(&a->dir_old);
+	a->dir_old = a->dir;
+	memset(&a->dir, 0, sizeof(a->dir));
+	if (acme_directory_get(a) != 0) {
+		/* Nothing better to use: keep the old one, but stop trusting the file. */
+		store_directory_remove(a->g->config_dir, a->g->server);
+		acme_directory_free(&a->dir);
+		a->dir = a->dir_old;
+		memset(&a->dir_old, 0, sizeof(a->dir_old));
+		return NULL;
+	}
+	old = (char **)((char *)&a->dir_old + off);
+	now = *(char **)((char *)&a->dir + off);
+	return now != NULL && strcmp(now, *old) != 0 ? now : NULL;
 }
 
 int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
@@ -103,13 +175,14 @@ int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
 		return -1;
 	if (signer_thumbprint(signer, SIGNER_KEY_ACCOUNT, &a->thumbprint) != SIGNER_OK)
 		return -1;
-	return acme_directory_get(a);
+	return acme_directory_load(a);
 }
 
 void acme_close(struct acme *a)
 {
 	http_free(a->http);
 	acme_directory_free(&a->dir);
+	acme_directory_free(&a->dir_old);
 	free(a->nonce);
 	free(a->kid);
 	free(a->thumbprint);
@@ -160,27 +233,43 @@ int acme_resp_is(const struct http_resp *r, const char *name)
 
 /* ---- the signed-POST helper ---- */
 
-static int nonce_take(struct acme *a, char **nonce)
+/* HEAD newNonce. A cached newNonce URL that fails is looked up in a fresh
+ * directory once (which may itself have brought a nonce). */
+static int nonce_fetch(struct acme *a)
 {
 	struct http_resp r = { 0 };
-	int rc = -1;
+	int rc = -1, hrc;
 
-	if (a->nonce == NULL) {
-		if (http_head(a->http, a->dir.new_nonce, &r) != 0)
-			goto out;
-		if ((r.code != 200 && r.code != 204) || r.nonce == NULL) {
-			log_error("%s: HTTP %ld: no Replay-Nonce", a->dir.new_nonce, r.code);
+	hrc = http_head(a->http, a->dir.new_nonce, &r);
+	if ((hrc != 0 || r.code == 404) && dir_refresh(a, a->dir.new_nonce) != NULL) {
+		if (a->nonce != NULL) {
+			rc = 0;
 			goto out;
 		}
-		a->nonce = r.nonce;
-		r.nonce = NULL;
+		http_resp_free(&r);
+		hrc = http_head(a->http, a->dir.new_nonce, &r);
 	}
-	*nonce = a->nonce;
-	a->nonce = NULL;
+	if (hrc != 0)
+		goto out;
+	if ((r.code != 200 && r.code != 204) || r.nonce == NULL) {
+		log_error("%s: HTTP %ld: no Replay-Nonce", a->dir.new_nonce, r.code);
+		goto out;
+	}
+	a->nonce = r.nonce;
+	r.nonce = NULL;
 	rc = 0;
 out:
 	http_resp_free(&r);
 	return rc;
+}
+
+static int nonce_take(struct acme *a, char **nonce)
+{
+	if (a->nonce == NULL && nonce_fetch(a) != 0)
+		return -1;
+	*nonce = a->nonce;
+	a->nonce = NULL;
+	return 0;
 }
 
 /* How long to wait before retrying a 429/503; -1 when we must give up. */
@@ -205,7 +294,8 @@ int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
 	      const char *accept, struct http_resp *r)
 {
 	char *nonce = NULL, *jws = NULL;
-	int badnonce = 0, limited = 0, rc = ACME_POST_FAIL;
+	const char *moved = NULL;
+	int badnonce = 0, limited = 0, rc = ACME_POST_FAIL, hrc;
 	long wait;
 
 	memset(r, 0, sizeof(*r));
@@ -217,16 +307,25 @@ int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
 			goto out;
 		free(nonce);
 		nonce = NULL;
-		if (http_post(a->http, url, jws, accept, r) != 0)
-			goto out;
+		hrc = http_post(a->http, url, jws, accept, r);
 		free(jws);
 		jws = NULL;
 		/* Every response, errors included, carries the next nonce. */
-		if (r->nonce != NULL) {
+		if (hrc == 0 && r->nonce != NULL) {
 			free(a->nonce);
 			a->nonce = r->nonce;
 			r->nonce = NULL;
 		}
+		/* A URL of a cached directory that the CA no longer serves: once, its
+		 * successor in a fresh directory (with a new nonce, as any retry). */
+		if ((hrc != 0 || r->code == 404) && (moved = dir_refresh(a, url)) != NULL) {
+			log_debug("%s is now %s", url, moved);
+			url = moved;
+			http_resp_free(r);
+			continue;
+		}
+		if (hrc != 0)
+			goto out;
 		if (r->code >= 200 && r->code < 300) {
 			rc = ACME_POST_OK;
 			goto out;

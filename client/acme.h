@@ -22,6 +22,9 @@ struct acme {
 	struct http *http;
 	struct signer *signer;
 	struct acme_directory dir;
+	struct acme_directory dir_old; /* replaced by a refresh; kept, as callers may
+					* still point into it */
+	int dir_cached;    /* dir came from the cache (no refresh yet this run) */
 	char *nonce;       /* the nonce pool: one unused nonce, or NULL */
 	char *kid;         /* account URL once known */
 	int kid_cached;    /* kid came from the cache and was not checked yet */
@@ -30,7 +33,10 @@ struct acme {
 	const char *replaces; /* RFC 9773 ARI certID for newOrder, or NULL (not owned) */
 };
 
-/* HTTP client, directory and thumbprint. signer may not be NULL. */
+/* HTTP client, directory and thumbprint. signer may not be NULL. The directory
+ * comes from CONFIG_DIR/accounts/<host>/directory.json when fetched less than a
+ * day ago, else from the CA (and is cached). A directory URL that then answers 404
+ * or cannot be reached makes acme_post() fetch the directory once and retry. */
 int acme_open(struct acme *a, const struct globals *g, struct signer *signer);
 void acme_close(struct acme *a);
 

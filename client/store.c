@@ -112,6 +112,91 @@ void store_account_remove(const char *config_dir, const char *server, const char
 	free(path);
 }
 
+/* ---- directory cache ---- */
+
+#define DIRECTORY_FILE_MAX (HTTP_BODY_MAX + 4096)
+
+static char *directory_path(const char *config_dir, const char *server)
+{
+	char *host = url_host(server), *path = NULL;
+
+	if (host != NULL)
+		path = xasprintf("%s/accounts/%s/directory.json", config_dir, host);
+	free(host);
+	return path;
+}
+
+char *store_directory_load(const char *config_dir, const char *server, long max_age,
+			   size_t *len)
+{
+	char *path = directory_path(config_dir, server), *buf = NULL, *text = NULL;
+	cJSON *root = NULL, *s, *f, *d;
+	double age;
+
+	if (path == NULL || (buf = file_read(path, DIRECTORY_FILE_MAX, len, 1)) == NULL)
+		goto out;
+	root = cJSON_ParseWithLength(buf, *len);
+	s = cJSON_GetObjectItemCaseSensitive(root, "server");
+	f = cJSON_GetObjectItemCaseSensitive(root, "fetched");
+	d = cJSON_GetObjectItemCaseSensitive(root, "directory");
+	/* Another directory on the same host (port and path differ) is not ours. */
+	if (!cJSON_IsString(s) || strcmp(s->valuestring, server) != 0 || !cJSON_IsNumber(f) ||
+	    !cJSON_IsObject(d))
+		goto out;
+	/* A fetch time in the future (a clock set back) counts as stale, too. */
+	age = difftime(time(NULL), (time_t)f->valuedouble);
+	if (age < 0 || age >= (double)max_age)
+		goto out;
+	if ((text = cJSON_PrintUnformatted(d)) != NULL)
+		*len = strlen(text);
+out:
+	cJSON_Delete(root);
+	free(buf);
+	free(path);
+	return text;
+}
+
+int store_directory_save(const char *config_dir, const char *server, const char *body,
+			 size_t len)
+{
+	char *path = directory_path(config_dir, server), *dir = NULL, *text = NULL;
+	cJSON *root = NULL, *d = NULL;
+	int rc = -1;
+
+	if (path == NULL || (dir = strdup(path)) == NULL)
+		goto out;
+	*strrchr(dir, '/') = '\0';
+	if ((d = cJSON_ParseWithLength(body, len)) == NULL || (root = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(root, "server", server) == NULL ||
+	    cJSON_AddNumberToObject(root, "fetched", (double)time(NULL)) == NULL)
+		goto out;
+	cJSON_AddItemToObject(root, "directory", d);
+	d = NULL;
+	if ((text = cJSON_Print(root)) == NULL)
+		goto out;
+	if (mkdir_p(dir, 0755) != 0 || file_write_atomic(path, text, strlen(text), 0644) != 0) {
+		log_warn("%s: %s; the directory is fetched again next time", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(d);
+	cJSON_Delete(root);
+	free(text);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+void store_directory_remove(const char *config_dir, const char *server)
+{
+	char *path = directory_path(config_dir, server);
+
+	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+		log_warn("%s: %s", path, strerror(errno));
+	free(path);
+}
+
 /* ---- certificate sets ---- */
 
 static int write_new_file(const char *dir, const char *name, const char *data, mode_t mode)

@@ -2,6 +2,8 @@
  * client/store.h: what p11acme keeps under CONFIG_DIR (DESIGN.md "Storage").
  *
  *   accounts/<server host>/<thumbprint>.json   {"url": ..., "server": ...}; no key
+ *   accounts/<server host>/directory.json      {"server": ..., "fetched": <epoch>,
+ *                                                "directory": <as the CA sent it>}
  *   renewal/<name>.conf                         key = value, see store_renewal_write
  *   archive/<name>/<n>/{cert,chain,fullchain,privkey}.pem
  *   live/<name> -> ../archive/<name>/<n>        replaced with rename(2)
@@ -18,6 +20,18 @@ char *store_account_load(const char *config_dir, const char *server, const char 
 int store_account_save(const char *config_dir, const char *server, const char *thumbprint,
 		       const char *url);
 void store_account_remove(const char *config_dir, const char *server, const char *thumbprint);
+
+/* The directory document cached for server, as JSON text (malloc'd, *len set),
+ * when it was fetched less than max_age seconds ago; else NULL (not logged). The
+ * caller parses it as it would the CA's answer. */
+char *store_directory_load(const char *config_dir, const char *server, long max_age,
+			   size_t *len);
+/* Cache a directory document (already parsed and accepted by the caller) with the
+ * time now. A failure is logged as a warning only: the cache saves a request, and a
+ * read-only config dir must not fail the run. */
+int store_directory_save(const char *config_dir, const char *server, const char *body,
+			 size_t len);
+void store_directory_remove(const char *config_dir, const char *server);
 
 /* A certificate set to commit. privkey_pem is NULL when the key is in a token or
  * came with --csr. */
