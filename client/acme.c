@@ -21,6 +21,7 @@
 #define RATELIMIT_RETRIES 3
 #define RETRY_DEFAULT_SECS 2     /* 503 or 429 without Retry-After */
 #define POLL_FIRST_MS 100        /* Pebble sends no Retry-After while processing */
+#define POLL_ISSUE_MS 20         /* first pause after finalize: Pebble issues in 2-10 ms */
 #define POLL_MAX_MS 1600
 #define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
@@ -719,12 +720,16 @@ static int authz_parse_cb(const char *b, size_t l, void *z)
 	return acme_authz_parse(b, l, z);
 }
 
-int acme_order_wait(struct acme *a, const char *url, struct acme_order *o)
+/* Poll the order until it leaves "pending"/"processing". With ra_first (may be
+ * NULL) the first poll waits too: the CA's Retry-After, else ms. */
+static int order_poll(struct acme *a, const char *url, long ms, int pause_first,
+		      const char *ra_first, struct acme_order *o)
 {
 	char *ra = NULL;
-	long ms = POLL_FIRST_MS;
 	int rc = -1;
 
+	if (pause_first && poll_pause(a, url, ra_first, &ms) != 0)
+		return -1;
 	for (;;) {
 		acme_order_free(o);
 		if (poll_once(a, url, &ra, order_parse_cb, o) != 0)
@@ -738,6 +743,19 @@ int acme_order_wait(struct acme *a, const char *url, struct acme_order *o)
 out:
 	free(ra);
 	return rc;
+}
+
+int acme_order_wait(struct acme *a, const char *url, struct acme_order *o)
+{
+	return order_poll(a, url, POLL_FIRST_MS, 0, NULL, o);
+}
+
+int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_after,
+			   struct acme_order *o)
+{
+	/* Polling at once would nearly always see "processing" again; a short pause
+	 * first makes one poll the usual case (Pebble and Boulder issue in ms). */
+	return order_poll(a, url, POLL_ISSUE_MS, 1, retry_after, o);
 }
 
 int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
@@ -781,7 +799,7 @@ int acme_challenge_respond(struct acme *a, const char *url)
 }
 
 int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned char *csr,
-			size_t csr_len, struct acme_order *o)
+			size_t csr_len, struct acme_order *o, char **retry_after)
 {
 	struct http_resp r = { 0 };
 	char *c64 = NULL, *payload = NULL;
@@ -796,6 +814,8 @@ int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned
 		log_error("%s: malformed order", finalize_url);
 		goto out;
 	}
+	*retry_after = r.retry_after;
+	r.retry_after = NULL;
 	rc = 0;
 out:
 	free(c64);

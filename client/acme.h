@@ -85,10 +85,18 @@ int acme_account_keychange(struct acme *a, const char *new_thumbprint);
 int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
 		   struct acme_order *o, char **order_url);
 int acme_order_get(struct acme *a, const char *url, struct acme_order *o);
-/* Poll until the order leaves "pending"/"processing"; o holds the last state. */
+/* Poll until the order leaves "pending"/"processing"; o holds the last state.
+ * The first poll is at once. */
 int acme_order_wait(struct acme *a, const char *url, struct acme_order *o);
+/* The same after a finalize that left the order "processing": waits retry_after
+ * (the finalize response's Retry-After, may be NULL), else a short pause, before
+ * the first poll, then backs off. Bounded by the deadline. */
+int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_after,
+			   struct acme_order *o);
+/* POST the CSR; o gets the order, *retry_after the response's Retry-After (malloc'd,
+ * NULL when absent; set only on success). */
 int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned char *csr,
-			size_t csr_len, struct acme_order *o);
+			size_t csr_len, struct acme_order *o, char **retry_after);
 int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z);
 /* Poll until the authorization leaves "pending". */
 int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z);

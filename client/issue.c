@@ -297,6 +297,14 @@ static void authz_report(const struct acme_authz *z)
 		log_error("%s: authorization is %s", z->ident.value, z->status);
 }
 
+/* A "ready" order: every authorization is valid (RFC 8555 §7.1.6), so none is
+ * fetched; each identifier is reported as reused, as a fetch would have. */
+static void issue_authz_all_valid(const struct issue *is)
+{
+	for (size_t i = 0; i < is->order.n_idents; i++)
+		log_info("%s: authorization valid, reused", is->order.idents[i].value);
+}
+
 /* Fetch each authorization; ready a challenge for each pending one. Returns
  * EXIT_OK, EXIT_FAIL or EXIT_NEED_CHALLENGE (--reuse-only). */
 static int issue_authz_prepare(struct issue *is, struct solver *s, char **chall_urls,
@@ -375,6 +383,10 @@ static int issue_authorize(struct issue *is)
 	size_t n = 0;
 	int rc = EXIT_FAIL;
 
+	if (strcmp(is->order.status, "ready") == 0) {
+		issue_authz_all_valid(is);
+		return EXIT_OK;
+	}
 	if ((s = solver_new(&is->o->solver, is->a.thumbprint)) == NULL)
 		goto out;
 	rc = issue_authz_prepare(is, s, chall_urls, authz_urls, &n);
@@ -429,20 +441,24 @@ static int order_failed(const struct issue *is, const char *expected)
 
 static int issue_finalize(struct issue *is)
 {
-	char *finalize = NULL;
+	char *finalize = NULL, *retry_after = NULL;
 	int rc = EXIT_FAIL;
 
-	if (acme_order_wait(&is->a, is->order_url, &is->order) != 0)
+	/* A "ready" order (from newOrder, all authorizations reused) needs no second
+	 * look; after solving challenges it is fetched until it leaves "pending". */
+	if (strcmp(is->order.status, "ready") != 0 &&
+	    acme_order_wait(&is->a, is->order_url, &is->order) != 0)
 		return EXIT_FAIL;
 	if (strcmp(is->order.status, "ready") != 0)
 		return order_failed(is, "ready");
 	if (issue_csr(is) != EXIT_OK || (finalize = strdup(is->order.finalize)) == NULL)
 		goto out;
 	acme_order_free(&is->order);
-	if (acme_order_finalize(&is->a, finalize, is->csr, is->csr_len, &is->order) != 0)
+	if (acme_order_finalize(&is->a, finalize, is->csr, is->csr_len, &is->order,
+				&retry_after) != 0)
 		goto out;
 	if (strcmp(is->order.status, "valid") != 0 &&
-	    acme_order_wait(&is->a, is->order_url, &is->order) != 0)
+	    acme_order_wait_issued(&is->a, is->order_url, retry_after, &is->order) != 0)
 		goto out;
 	if (strcmp(is->order.status, "valid") != 0 || is->order.certificate == NULL) {
 		rc = order_failed(is, "valid with a certificate");
@@ -451,6 +467,7 @@ static int issue_finalize(struct issue *is)
 	rc = EXIT_OK;
 out:
 	free(finalize);
+	free(retry_after);
 	return rc;
 }
 
