@@ -8,7 +8,6 @@
 #include "tokens/tok_int.h"
 #include "common/common.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +92,30 @@ static int select_token(struct tok_ctx *c, const struct tok_uri *u)
 	return TOK_ERR_CONFIG;
 }
 
-/* Load the module through libp11 and take our own reference to its function list. */
+/*
+ * The function list libp11 itself calls. libp11 0.4.12 has no accessor for it, and a
+ * second C_GetFunctionList is not the same instance on every module: p11-kit-client.so
+ * hands out a new, uninitialised instance (with its own server connection) per call.
+ * The list is the first member of libp11's private context, as it has been since
+ * libp11's beginning; check that it looks like a function list before using it.
+ */
+static CK_FUNCTION_LIST_PTR libp11_function_list(PKCS11_CTX *ctx)
+{
+	CK_FUNCTION_LIST_PTR fl;
+
+	if (ctx == NULL || ctx->_private == NULL)
+		return NULL;
+	fl = *(CK_FUNCTION_LIST_PTR *)ctx->_private;
+	if (fl == NULL || fl->version.major < 2 || fl->version.major > 3 ||
+	    fl->C_OpenSession == NULL || fl->C_GetAttributeValue == NULL)
+		return NULL;
+	return fl;
+}
+
+/* Load the module through libp11 and use libp11's own function list for what libp11
+ * cannot do (attribute checks, key generation). */
 static int load_module(struct tok_ctx *c)
 {
-	CK_C_GetFunctionList getfl = NULL;
-	CK_RV rv;
-
 	c->p11 = PKCS11_CTX_new();
 	if (c->p11 == NULL || PKCS11_CTX_load(c->p11, c->module) != 0) {
 		log_error("%s: cannot load the PKCS#11 module %s (%s): check the path and that "
@@ -107,13 +124,9 @@ static int load_module(struct tok_ctx *c)
 		return TOK_ERR;
 	}
 	c->loaded = 1;
-	/* libp11 dlopen'ed this path already: we get the same handle and the same,
-	 * already initialised, module instance. */
-	c->dl = dlopen(c->module, RTLD_NOW | RTLD_LOCAL);
-	if (c->dl != NULL)
-		*(void **)(&getfl) = dlsym(c->dl, "C_GetFunctionList");
-	if (getfl == NULL || (rv = getfl(&c->fl)) != CKR_OK || c->fl == NULL) {
-		log_error("%s: module %s has no usable C_GetFunctionList", c->uri, c->module);
+	if ((c->fl = libp11_function_list(c->p11)) == NULL) {
+		log_error("%s: cannot reach the function list of module %s through libp11",
+			  c->uri, c->module);
 		return TOK_ERR;
 	}
 	if (PKCS11_enumerate_slots(c->p11, &c->slots, &c->nslots) != 0) {
@@ -286,8 +299,6 @@ void tok_close(struct tok_ctx *c)
 			PKCS11_CTX_unload(c->p11);
 		PKCS11_CTX_free(c->p11);
 	}
-	if (c->dl != NULL)
-		dlclose(c->dl);
 	tok_unlock(c->lock_fd);
 	free(c->module);
 	free(c->uri);

@@ -22,7 +22,6 @@ struct tok_ctx {
 	PKCS11_SLOT *slots;
 	unsigned int nslots;
 	PKCS11_SLOT *slot;        /* the selected slot (inside slots) */
-	void *dl;                 /* our dlopen reference to the same module */
 	CK_FUNCTION_LIST_PTR fl;  /* the module's function list, already initialised by libp11 */
 	CK_SLOT_ID slot_id;
 	CK_SESSION_HANDLE sess;   /* our own session for attribute reads and key generation */
