@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,24 @@ struct http01_server {
 
 /* ---- request handling ---- */
 
+/* logmsg() writes a line in several stdio calls; with the pool threads answering,
+ * lines would interleave. stdio's lock is recursive, so holding it across the call
+ * keeps each line whole. Every message of this file that can run while a server is
+ * up goes through here. */
+static void log_line(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(int level, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	flockfile(stderr);
+	logmsg(level, "%s", buf);
+	funlockfile(stderr);
+}
+
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -61,7 +80,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	log_debug("http01: libmicrohttpd: %s", buf);
+	log_line(LOG_DEBUG, "http01: libmicrohttpd: %s", buf);
 }
 
 /* Copy at most LOG_PATH_MAX bytes of s, escaping anything that is not printable
@@ -117,8 +136,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return strlen(s);
 }
 
-/* One line per request, written under the stderr lock: logmsg() writes a line in
- * several stdio calls, and pool threads would otherwise interleave them. */
+/* One line per request: method, path, status, peer. */
 static void log_request(struct MHD_Connection *conn, const char *method, const char *url,
 			unsigned int status)
 {
@@ -127,9 +145,7 @@ static void log_request(struct MHD_Connection *conn, const char *method, const c
 	log_escape(m, sizeof(m), method);
 	log_escape(path, sizeof(path), url);
 	peer_name(conn, peer, sizeof(peer));
-	flockfile(stderr);
-	log_info("http01: %s %s %u %s", m, path, status, peer);
-	funlockfile(stderr);
+	log_line(LOG_INFO, "http01: %s %s %u %s", m, path, status, peer);
 }
 
 static int token_known(struct http01_server *s, const char *token)
@@ -321,7 +337,7 @@ struct http01_server *http01_start(const char *addr, int port, const char *thumb
 		http01_stop(s);
 		return NULL;
 	}
-	log_info("http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
+	log_line(LOG_INFO, "http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
 		 port, stateless ? "stateless: any token" : "this order's tokens");
 	return s;
 }
@@ -333,14 +349,14 @@ int http01_add_token(struct http01_server *s, const char *token)
 	int rc = -1;
 
 	if (s == NULL || !b64url_valid(token, TOKEN_MAX)) {
-		log_error("http01: refusing a malformed challenge token");
+		log_line(LOG_ERROR, "http01: refusing a malformed challenge token");
 		return -1;
 	}
 	if ((copy = strdup(token)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_tokens >= MAX_TOKENS) {
-		log_error("http01: too many challenge tokens");
+		log_line(LOG_ERROR, "http01: too many challenge tokens");
 		goto out;
 	}
 	grown = realloc(s->tokens, (s->n_tokens + 1) * sizeof(*grown));
@@ -469,7 +485,7 @@ static int wait_for_stop(const sigset_t *set)
 
 	if (sigwait(set, &sig) != 0)
 		return -1;
-	log_info("serve-http01: signal %d, stopping", sig);
+	log_line(LOG_INFO, "serve-http01: signal %d, stopping", sig);
 	return 0;
 }
 
@@ -515,7 +531,7 @@ int cmd_serve_http01(const struct globals *g, int argc, char **argv)
 	rc = EXIT_FAIL;
 	srv = http01_start(addr, port, thumbprint, 1);
 	if (srv != NULL) {
-		log_info("serve-http01: thumbprint %s", thumbprint);
+		log_line(LOG_INFO, "serve-http01: thumbprint %s", thumbprint);
 		rc = wait_for_stop(&set) == 0 ? EXIT_OK : EXIT_FAIL;
 		http01_stop(srv);
 	}
