@@ -33,7 +33,7 @@
 #define THUMBPRINT_LEN 43        /* base64url of a SHA-256 digest */
 #define MAX_TOKENS 1024          /* per-order mode: one per authorization */
 #define MAX_DAEMONS 2            /* [::] dual-stack, or [::] plus 0.0.0.0 */
-#define CONN_LIMIT 256           /* open connections per daemon */
+#define CONN_LIMIT 512           /* per daemon, split among the pool threads; 16 KiB each */
 #define CONN_PER_IP 64           /* a VA uses a handful; a flood from one peer is cut */
 #define CONN_TIMEOUT 10          /* seconds of inactivity before a connection is closed */
 #define CONN_MEMORY (16 * 1024)  /* request line + headers must fit; else 431/414 */
