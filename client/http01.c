@@ -52,24 +52,6 @@ struct http01_server {
 
 /* ---- request handling ---- */
 
-/* logmsg() writes a line in several stdio calls; with the pool threads answering,
- * lines would interleave. stdio's lock is recursive, so holding it across the call
- * keeps each line whole. Every message of this file that can run while a server is
- * up goes through here. */
-static void log_line(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(int level, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	flockfile(stderr);
-	logmsg(level, "%s", buf);
-	funlockfile(stderr);
-}
-
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -80,7 +62,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	log_line(LOG_DEBUG, "http01: libmicrohttpd: %s", buf);
+	logmsg(LOG_DEBUG, "http01: libmicrohttpd: %s", buf);
 }
 
 /* Copy at most LOG_PATH_MAX bytes of s, escaping anything that is not printable
@@ -145,7 +127,7 @@ static void log_request(struct MHD_Connection *conn, const char *method, const c
 	log_escape(m, sizeof(m), method);
 	log_escape(path, sizeof(path), url);
 	peer_name(conn, peer, sizeof(peer));
-	log_line(LOG_INFO, "http01: %s %s %u %s", m, path, status, peer);
+	logmsg(LOG_INFO, "http01: %s %s %u %s", m, path, status, peer);
 }
 
 static int token_known(struct http01_server *s, const char *token)
@@ -337,7 +319,7 @@ struct http01_server *http01_start(const char *addr, int port, const char *thumb
 		http01_stop(s);
 		return NULL;
 	}
-	log_line(LOG_INFO, "http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
+	logmsg(LOG_INFO, "http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
 		 port, stateless ? "stateless: any token" : "this order's tokens");
 	return s;
 }
@@ -349,14 +331,14 @@ int http01_add_token(struct http01_server *s, const char *token)
 	int rc = -1;
 
 	if (s == NULL || !b64url_valid(token, TOKEN_MAX)) {
-		log_line(LOG_ERROR, "http01: refusing a malformed challenge token");
+		logmsg(LOG_ERROR, "http01: refusing a malformed challenge token");
 		return -1;
 	}
 	if ((copy = strdup(token)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_tokens >= MAX_TOKENS) {
-		log_line(LOG_ERROR, "http01: too many challenge tokens");
+		logmsg(LOG_ERROR, "http01: too many challenge tokens");
 		goto out;
 	}
 	grown = realloc(s->tokens, (s->n_tokens + 1) * sizeof(*grown));
@@ -485,7 +467,7 @@ static int wait_for_stop(const sigset_t *set)
 
 	if (sigwait(set, &sig) != 0)
 		return -1;
-	log_line(LOG_INFO, "serve-http01: signal %d, stopping", sig);
+	logmsg(LOG_INFO, "serve-http01: signal %d, stopping", sig);
 	return 0;
 }
 
@@ -531,7 +513,7 @@ int cmd_serve_http01(const struct globals *g, int argc, char **argv)
 	rc = EXIT_FAIL;
 	srv = http01_start(addr, port, thumbprint, 1);
 	if (srv != NULL) {
-		log_line(LOG_INFO, "serve-http01: thumbprint %s", thumbprint);
+		logmsg(LOG_INFO, "serve-http01: thumbprint %s", thumbprint);
 		rc = wait_for_stop(&set) == 0 ? EXIT_OK : EXIT_FAIL;
 		http01_stop(srv);
 	}

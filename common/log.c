@@ -12,6 +12,8 @@ void logmsg(int level, const char *fmt, ...)
 
 	if (level > log_verbosity)
 		return;
+	/* one whole line even when the http-01 server's threads log at once */
+	flockfile(stderr);
 	fputs("p11acme: ", stderr);
 	if (level == LOG_ERROR)
 		fputs("error: ", stderr);
@@ -21,6 +23,7 @@ void logmsg(int level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void log_openssl_errors(const char *context)
