@@ -10,7 +10,10 @@ PKGS    = libp11 libcrypto libcurl libcjson p11-kit-1 libmicrohttpd
 CC     ?= cc
 VERSION = 0.1.0
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -DP11ACME_VERSION=\"$(VERSION)\"
+# Sanitizer and coverage builds add their flags through SAN (see check-asan).
+SAN    ?=
+ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. \
+             -DP11ACME_VERSION=\"$(VERSION)\"
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BUILD  ?= build
@@ -26,7 +29,7 @@ HEADERS   = $(wildcard common/*.h tokens/*.h signer/*.h client/*.h tests/unit/*.
 DEB_BUILD = build-essential pkg-config libp11-dev libssl-dev libcurl4-openssl-dev \
             libcjson-dev libp11-kit-dev libmicrohttpd-dev
 DEB_TEST  = softhsm2 opensc pebble p11-kit p11-kit-modules python3 python3-cryptography \
-            openssl curl iproute2 valgrind nginx-light clang libclang-rt-14-dev time \
+            openssl curl iproute2 valgrind nginx-light apache2 clang libclang-rt-14-dev time \
             procps psmisc systemd util-linux man-db
 DEB_BENCH = certbot lego uacme gnuplot-nox hyperfine
 
@@ -35,16 +38,16 @@ DEB_BENCH = certbot lego uacme gnuplot-nox hyperfine
 all: $(BUILD)/p11acme $(UNIT_BINS)
 
 $(BUILD)/p11acme: $(LIB_OBJS) $(BUILD)/client/main.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 	ln -sf $(BUILD)/p11acme p11acme 2>/dev/null || true
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
 # Installs whatever Debian packages are missing: apt-get update once, then install.
 deps:
@@ -61,8 +64,9 @@ unit: all
 	./tests/run.sh unit
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" all
-	P11ACME_BUILD=build-asan ASAN_OPTIONS=detect_leaks=0 ./tests/run.sh
+	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	P11ACME_BUILD=build-asan P11ACME_SANITIZE=1 ./tests/run.sh
 
 check-valgrind: deps
 	$(MAKE) all
