@@ -8,6 +8,10 @@
 #                                with p11acme under valgrind (P11ACME_VALGRIND=1)
 #   tests/run.sh PATTERN...      tests whose name contains a PATTERN
 #
+# With P11ACME_SANITIZE=1 (make check-asan) the binaries carry ASan and UBSan; the
+# *-valgrind tests are left to the other suites, and leak detection is valgrind's job
+# (LeakSanitizer reports the allocations of PKCS#11 modules that are unloaded by then).
+#
 # P11ACME_JOBS (default 2) tests run at once; P11ACME_TEST_TIMEOUT (default 600 s)
 # bounds each one. Logs of failed tests are printed; all logs stay in $LOGDIR.
 set -u
@@ -25,6 +29,10 @@ for a in "$@"; do
 	esac
 done
 [ "$MODE" = valgrind ] && export P11ACME_VALGRIND=1
+if [ "${P11ACME_SANITIZE:-0}" = 1 ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
 
 export P11ACME_TEST_CACHE
 P11ACME_TEST_CACHE=$(mktemp -d /tmp/p11acme-run.XXXXXX)
@@ -52,6 +60,9 @@ if [ "$MODE" != unit ]; then
 		if [ "$MODE" = valgrind ] && ! grep -q '^# valgrind: yes' "$t"; then
 			continue
 		fi
+		# valgrind cannot run ASan binaries: the *-valgrind tests belong to the
+		# plain and valgrind suites.
+		case "${P11ACME_SANITIZE:-0}:$t" in 1:*-valgrind.sh) continue ;; esac
 		wanted "$(basename "$t" .sh)" && TESTS+=("$t")
 	done
 fi

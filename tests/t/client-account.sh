@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # account register (with and without EAB), show, thumbprint, rollover then issue with
 # the new key, revoke, deactivate then refusal; exit codes and --help.
 . "$(dirname "$0")/../lib/harness.sh"

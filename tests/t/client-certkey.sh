@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # Certificate keys other than a fresh file: a key held in the token (--cert-key,
 # CSR signed through the signer, no privkey.pem), a CSR from a file (--csr), and
 # --preferred-chain choosing Pebble's alternate chain by its root's CN.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # dns-01 through a uacme-style hook that sets TXT records in challtestsrv: a
 # multi-name order with a wildcard, the hook contract (argv, env, begin/done/failed,
 # no PIN), a declining hook, and the PIN kept out of hooks with an env: pin source.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # issue over http-01 with each http solver against Pebble and a SoftHSM account key:
 # webroot (served by a real HTTP server on the VA port), standalone, stateless
 # (serve-http01 answers token.thumbprint); ec256/ec384/rsa2048 certificate keys;

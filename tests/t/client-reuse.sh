@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # --reuse-only both ways: with PEBBLE_AUTHZREUSE=100 an order after a validated one
 # reuses its authorization and exits 0 without answering anything; a name that was
 # never validated exits 3 and is named, as is each missing name of a mixed order.

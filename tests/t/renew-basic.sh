@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # p11acme renew against Pebble with a SoftHSM account key: a certificate that is not
 # due is left alone (exit 0, no newOrder in Pebble's log); --days above the remaining
 # lifetime renews and switches the live set; --dry-run orders nothing; --json prints

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# valgrind: yes
 # Process isolation of the signer: the parent maps no PKCS#11 module and keeps no PIN
 # (env: wiped, fd: closed); the child holds no inherited descriptor, dies within 1 s
 # when the parent is SIGKILLed, answers malformed frames with errors and keeps

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# valgrind: yes
 # The signer process with SoftHSM keys: ES256, ES384 and RS256 JWSs verified by an
 # independent verifier (python3-cryptography) against the public key read from the
 # token with pkcs11-tool (not our JWK); tampered JWSs fail; the RFC 7638 thumbprint

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# valgrind: yes
 # key generate / key show through a signer child: generated keys are usable and
 # reported as unable to leave the token; an extractable key is reported as able to,
 # with status 2 unless allowed; an existing label is refused.

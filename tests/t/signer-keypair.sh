@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# valgrind: yes
 # Key pairs made by other tools may have no CKA_ID, and libp11 then can pair a private
 # key with another key's public half. The signer proves each pair with one signature
 # before it builds a JWK: a run either prints the key's true thumbprint or refuses with

@@ -3,7 +3,6 @@
 # is gone from the environment (and from /proc/self/environ) after reading, fd: works,
 # pin-value works with a warning, and a wrong PIN costs exactly one C_Login, counted
 # through OpenSC's pkcs11-spy, and leaves the token's CKF_USER_PIN_COUNT_LOW set.
-# valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 
 th_token tokpin
