@@ -74,53 +74,55 @@ out:
 
 /* ---- setup ---- */
 
-static int acme_directory_get(struct acme *a)
+/* Fetch g->server's directory from the CA and cache it. A Replay-Nonce, if the CA
+ * sends one, goes to *nonce when nonce is not NULL and *nonce is empty. */
+static int directory_fetch(struct http *h, const struct globals *g,
+			   struct acme_directory *dir, char **nonce)
 {
 	struct http_resp r = { 0 };
 	int rc = -1;
 
-	if (http_get(a->http, a->g->server, "application/json", &r) != 0)
+	if (http_get(h, g->server, "application/json", &r) != 0)
 		goto out;
 	if (r.code != 200) {
-		acme_report(a->g->server, &r);
+		acme_report(g->server, &r);
 		goto out;
 	}
-	if (acme_directory_parse(r.body, r.len, &a->dir) != 0) {
-		log_error("%s: not an ACME directory", a->g->server);
+	if (acme_directory_parse(r.body, r.len, dir) != 0) {
+		log_error("%s: not an ACME directory", g->server);
 		goto out;
 	}
 	/* Only a directory that parsed is cached, so a hostile one is never reused. */
-	store_directory_save(a->g->config_dir, a->g->server, r.body, r.len);
+	store_directory_save(g->config_dir, g->server, r.body, r.len);
 	/* Any nonce the CA gives is good for the next POST (RFC 8555 §7.2). */
-	if (r.nonce != NULL && a->nonce == NULL) {
-		a->nonce = r.nonce;
+	if (nonce != NULL && *nonce == NULL) {
+		*nonce = r.nonce;
 		r.nonce = NULL;
 	}
-	a->dir_cached = 0;
 	rc = 0;
 out:
 	http_resp_free(&r);
 	return rc;
 }
 
-/* The directory from the cache when fresh (no request), else from the CA. A cache
- * that does not parse is fetched again, as if absent. */
-static int acme_directory_load(struct acme *a)
+int acme_directory_obtain(struct http *h, const struct globals *g,
+			  struct acme_directory *dir, int *cached, char **nonce)
 {
 	char *text = NULL;
 	size_t len = 0;
 
-	text = store_directory_load(a->g->config_dir, a->g->server, DIR_CACHE_SECS, &len);
-	if (text != NULL && acme_directory_parse(text, len, &a->dir) == 0) {
-		log_debug("directory of %s (cached)", a->g->server);
-		a->dir_cached = 1;
+	text = store_directory_load(g->config_dir, g->server, DIR_CACHE_SECS, &len);
+	if (text != NULL && acme_directory_parse(text, len, dir) == 0) {
+		log_debug("directory of %s (cached)", g->server);
+		*cached = 1;
 		free(text);
 		return 0;
 	}
 	if (text != NULL)
-		log_debug("%s: the cached directory does not parse; fetching it", a->g->server);
+		log_debug("%s: the cached directory does not parse; fetching it", g->server);
 	free(text);
-	return acme_directory_get(a);
+	*cached = 0;
+	return directory_fetch(h, g, dir, nonce);
 }
 
 /* The directory member url came from, or NULL when it is not a directory URL. */
@@ -153,7 +155,7 @@ static const char *dir_refresh(struct acme *a, const char *url)
 	acme_directory_free(&a->dir_old);
 	a->dir_old = a->dir;
 	memset(&a->dir, 0, sizeof(a->dir));
-	if (acme_directory_get(a) != 0) {
+	if (directory_fetch(a->http, a->g, &a->dir, &a->nonce) != 0) {
 		/* Nothing better to use: keep the old one, but stop trusting the file. */
 		store_directory_remove(a->g->config_dir, a->g->server);
 		acme_directory_free(&a->dir);
@@ -176,7 +178,7 @@ int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
 		return -1;
 	if (signer_thumbprint(signer, SIGNER_KEY_ACCOUNT, &a->thumbprint) != SIGNER_OK)
 		return -1;
-	return acme_directory_load(a);
+	return acme_directory_obtain(a->http, g, &a->dir, &a->dir_cached, &a->nonce);
 }
 
 void acme_close(struct acme *a)

@@ -40,6 +40,13 @@ struct acme {
 int acme_open(struct acme *a, const struct globals *g, struct signer *signer);
 void acme_close(struct acme *a);
 
+/* g->server's directory into *dir without a signer: from the cache when less than a
+ * day old (*cached = 1), else from the CA through h, then cached (*cached = 0). A
+ * Replay-Nonce from the CA goes to *nonce when nonce is not NULL and *nonce empty.
+ * 0, or -1 after logging. */
+int acme_directory_obtain(struct http *h, const struct globals *g,
+			  struct acme_directory *dir, int *cached, char **nonce);
+
 /* Result of acme_post(). */
 enum acme_post_rc {
 	ACME_POST_OK = 0,       /* 2xx */

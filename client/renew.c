@@ -448,20 +448,15 @@ static int ari_window_get(const struct globals *rg, const struct cert_info *ci,
 			  struct ari_window *w)
 {
 	struct http *h = NULL;
-	struct http_resp r = { 0 };
 	struct acme_directory dir = { 0 };
-	int rc = -1;
+	int rc = -1, cached = 0;
 
 	if (ci->cert_id == NULL)
 		return 1;
 	if ((h = http_new(rg->ca_bundle, time(NULL) + (rg->timeout > 0 ? rg->timeout : 90))) == NULL)
 		return -1;
-	if (http_get(h, rg->server, "application/json", &r) != 0)
+	if (acme_directory_obtain(h, rg, &dir, &cached, NULL) != 0)
 		goto out;
-	if (r.code != 200 || acme_directory_parse(r.body, r.len, &dir) != 0) {
-		acme_report(rg->server, &r);
-		goto out;
-	}
 	if (dir.renewal_info == NULL) {
 		rc = 1;
 		goto out;
@@ -469,7 +464,6 @@ static int ari_window_get(const struct globals *rg, const struct cert_info *ci,
 	rc = ari_fetch(h, dir.renewal_info, ci->cert_id, w);
 out:
 	acme_directory_free(&dir);
-	http_resp_free(&r);
 	http_free(h);
 	return rc;
 }
