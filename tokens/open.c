@@ -10,7 +10,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/err.h>
 
 #define MODULE_DIR "/usr/lib/x86_64-linux-gnu/pkcs11/"
@@ -261,6 +263,14 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 	c->uri = tok_uri_redact(uri);
 	c->module = module_resolve(o, &u, uri);
 	if (c->uri == NULL || c->module == NULL) {
+		rc = TOK_ERR_CONFIG;
+		goto out;
+	}
+	/* libp11 reports a missing file as CKR_GENERAL_ERROR; say what is missing instead.
+	 * A bare name is left to the dynamic loader's search. */
+	if (strchr(c->module, '/') != NULL && access(c->module, R_OK) != 0) {
+		log_error("%s: PKCS#11 module %s: %s; give the module's path with --module or "
+			  "module-path=, or install it", c->uri, c->module, strerror(errno));
 		rc = TOK_ERR_CONFIG;
 		goto out;
 	}
