@@ -105,10 +105,16 @@ for _ in range(200):
 PY
 }
 
-# Wait until a TCP port accepts connections (up to $2 seconds, default 20).
+# th_wait_port HOST PORT [SECONDS] [PID [LOG]]: wait until a TCP port accepts
+# connections (default 20 s). With PID, fail at once when that server exits first,
+# showing LOG.
 th_wait_port() {
-	local host=$1 port=$2 n=0 max=$(( ${3:-20} * 10 ))
+	local host=$1 port=$2 n=0 max=$(( ${3:-20} * 10 )) pid=${4:-} log=${5:-}
 	until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			[ -n "$log" ] && [ -f "$log" ] && sed 's/^/    /' "$log" >&2
+			th_fail "the server for $host:$port (pid $pid) exited before it listened"
+		fi
 		n=$((n + 1))
 		[ "$n" -ge "$max" ] && th_fail "nothing listens on $host:$port"
 		sleep 0.1

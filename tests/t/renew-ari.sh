@@ -16,8 +16,9 @@ ARI_LOG=$T/ari.jsonl
 : >"$ARI_LOG"
 python3 "$TH_ROOT/tests/lib/ari_server.py" 127.0.0.1 "$ARI_PORT" "$TH_PEBBLE_CERT" "$TH_PEBBLE_KEY" \
 	"https://127.0.0.1:$TH_PEBBLE_PORT" "$TH_CA_BUNDLE" "$WINDOW" "$ARI_LOG" 2>"$T/ari.err" &
-th_track $!
-th_wait_port 127.0.0.1 "$ARI_PORT"
+ARI_PID=$!
+th_track $ARI_PID
+th_wait_port 127.0.0.1 "$ARI_PORT" 30 "$ARI_PID" "$T/ari.err"
 TH_SERVER="https://127.0.0.1:$ARI_PORT/dir"
 
 th_p11acme account register --email ops@example.com --agree-tos >/dev/null
