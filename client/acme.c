@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -70,6 +71,45 @@ out:
 	curl_free(port);
 	curl_url_cleanup(u);
 	return res;
+}
+
+/* The scheme, host and port of url (default port filled in), or NULL. */
+static char *url_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *res = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		res = xasprintf("%s://%s:%s", scheme, host, port);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return res;
+}
+
+int url_same_origin(const char *server, const char *url)
+{
+	char *a = url_origin(server), *b = url_origin(url);
+	int same = a != NULL && b != NULL && strcasecmp(a, b) == 0;
+
+	free(a);
+	free(b);
+	return same;
+}
+
+/* Signed requests go only where the directory is: a CA document that names another
+ * host (hostile, or tampered with) gets no JWS of this account. */
+static int acme_url_check(const struct acme *a, const char *url)
+{
+	if (url_same_origin(a->g->server, url))
+		return 0;
+	log_error("%s: the CA sent a URL on another host than its directory (%s); refusing "
+		  "to send a request there", url, a->g->server);
+	return -1;
 }
 
 /* ---- setup ---- */
@@ -243,6 +283,8 @@ static int nonce_fetch(struct acme *a)
 	struct http_resp r = { 0 };
 	int rc = -1, hrc;
 
+	if (acme_url_check(a, a->dir.new_nonce) != 0)
+		return -1;
 	hrc = http_head(a->http, a->dir.new_nonce, &r);
 	if ((hrc != 0 || r.code == 404) && dir_refresh(a, a->dir.new_nonce) != NULL) {
 		if (a->nonce != NULL) {
@@ -303,7 +345,7 @@ int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
 
 	memset(r, 0, sizeof(*r));
 	for (;;) {
-		if (nonce_take(a, &nonce) != 0)
+		if (acme_url_check(a, url) != 0 || nonce_take(a, &nonce) != 0)
 			goto out;
 		if (signer_sign(a->signer, url, nonce, use_jwk ? NULL : a->kid, payload,
 				&jws) != SIGNER_OK)

@@ -122,4 +122,7 @@ char *acme_dns_txt(const char *keyauth);
 /* Host[:port] of a URL, for file names (malloc'd); NULL if unusable. */
 char *url_host(const char *url);
 
+/* 1 when url has the same scheme, host and port as server (the directory URL). */
+int url_same_origin(const char *server, const char *url);
+
 #endif

@@ -457,6 +457,11 @@ static int ari_window_get(const struct globals *rg, const struct cert_info *ci,
 		return -1;
 	if (acme_directory_obtain(h, rg, &dir, &cached, NULL) != 0)
 		goto out;
+	if (dir.renewal_info != NULL && !url_same_origin(rg->server, dir.renewal_info)) {
+		log_warn("%s: renewalInfo is on another host than the directory; ignoring it",
+			 dir.renewal_info);
+		goto out;
+	}
 	if (dir.renewal_info == NULL) {
 		rc = 1;
 		goto out;
