@@ -14,17 +14,6 @@
 #define P11ACME_VERSION "0"
 #endif
 
-/* renew.c comes from its own issue; until it lands the binary still links and
- * says so. A strong definition in renew.c replaces this one. */
-__attribute__((weak)) int cmd_renew(const struct globals *g, int argc, char **argv)
-{
-	(void)g;
-	(void)argc;
-	(void)argv;
-	log_error("renew: not available in this build");
-	return EXIT_FAIL;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -76,106 +65,120 @@ static int parse_timeout(const char *s, int *out)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
-	       O_EXTRACT, O_JSON, O_VERSION };
-	static const struct option opts[] = {
-		{ "server", required_argument, NULL, O_SERVER },
-		{ "staging", no_argument, NULL, O_STAGING },
-		{ "key", required_argument, NULL, O_KEY },
-		{ "module", required_argument, NULL, O_MODULE },
-		{ "pin-source", required_argument, NULL, O_PIN },
-		{ "ca-bundle", required_argument, NULL, O_CA },
-		{ "config-dir", required_argument, NULL, O_CONFDIR },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "allow-extractable-key", no_argument, NULL, O_EXTRACT },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct globals g = { 0 };
-	const char *cmd, *v;
-	int c, verbose = 0, quiet = 0, staging;
+/* Verbosity and flags that are not struct globals members. */
+struct cli_flags {
+	int verbose, quiet, staging;
+};
 
-	g.server = getenv("P11ACME_SERVER");
-	staging = env_flag("P11ACME_STAGING");
-	g.key_uri = getenv("P11ACME_KEY");
-	g.module = getenv("P11ACME_MODULE");
-	g.pin_source = getenv("P11ACME_PIN_SOURCE");
-	g.ca_bundle = getenv("P11ACME_CA_BUNDLE");
-	g.config_dir = getenv("P11ACME_CONFIG_DIR");
-	g.allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
-	g.json = env_flag("P11ACME_JSON");
-	g.timeout = 90;
-	quiet = env_flag("P11ACME_QUIET");
+/* Defaults from the P11ACME_* environment; options override them. */
+static int globals_from_env(struct globals *g, struct cli_flags *f)
+{
+	const char *v;
+
+	g->server = getenv("P11ACME_SERVER");
+	f->staging = env_flag("P11ACME_STAGING");
+	g->key_uri = getenv("P11ACME_KEY");
+	g->module = getenv("P11ACME_MODULE");
+	g->pin_source = getenv("P11ACME_PIN_SOURCE");
+	g->ca_bundle = getenv("P11ACME_CA_BUNDLE");
+	g->config_dir = getenv("P11ACME_CONFIG_DIR");
+	g->allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
+	g->json = env_flag("P11ACME_JSON");
+	g->timeout = 90;
+	f->quiet = env_flag("P11ACME_QUIET");
 	if ((v = getenv("P11ACME_VERBOSE")) != NULL && *v != '\0')
-		verbose = atoi(v);
+		f->verbose = atoi(v);
 	if ((v = getenv("P11ACME_TIMEOUT")) != NULL && *v != '\0' &&
-	    parse_timeout(v, &g.timeout) != 0) {
+	    parse_timeout(v, &g->timeout) != 0) {
 		fprintf(stderr, "p11acme: P11ACME_TIMEOUT: not a number of seconds: %s\n", v);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
 
-	/* '+': stop at the command, so its options stay its own. */
-	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
-		switch (c) {
-		case O_SERVER: g.server = optarg; staging = 0; break;
-		case O_STAGING: staging = 1; g.server = NULL; break;
-		case O_KEY: g.key_uri = optarg; break;
-		case O_MODULE: g.module = optarg; break;
-		case O_PIN: g.pin_source = optarg; break;
-		case O_CA: g.ca_bundle = optarg; break;
-		case O_CONFDIR: g.config_dir = optarg; break;
-		case O_TIMEOUT:
-			if (parse_timeout(optarg, &g.timeout) != 0) {
-				fprintf(stderr, "p11acme: --timeout: not a number of seconds (1..86400): %s\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case O_EXTRACT: g.allow_extractable = 1; break;
-		case O_JSON: g.json = 1; break;
-		case 'v': verbose++; break;
-		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case O_VERSION: printf("p11acme %s\n", P11ACME_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
+       O_EXTRACT, O_JSON, O_VERSION };
+
+static const struct option global_opts[] = {
+	{ "server", required_argument, NULL, O_SERVER },
+	{ "staging", no_argument, NULL, O_STAGING },
+	{ "key", required_argument, NULL, O_KEY },
+	{ "module", required_argument, NULL, O_MODULE },
+	{ "pin-source", required_argument, NULL, O_PIN },
+	{ "ca-bundle", required_argument, NULL, O_CA },
+	{ "config-dir", required_argument, NULL, O_CONFDIR },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "allow-extractable-key", no_argument, NULL, O_EXTRACT },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One global option; returns -1 to go on, else the exit status. */
+static int global_option(int c, struct globals *g, struct cli_flags *f)
+{
+	switch (c) {
+	case O_SERVER: g->server = optarg; f->staging = 0; break;
+	case O_STAGING: f->staging = 1; g->server = NULL; break;
+	case O_KEY: g->key_uri = optarg; break;
+	case O_MODULE: g->module = optarg; break;
+	case O_PIN: g->pin_source = optarg; break;
+	case O_CA: g->ca_bundle = optarg; break;
+	case O_CONFDIR: g->config_dir = optarg; break;
+	case O_TIMEOUT:
+		if (parse_timeout(optarg, &g->timeout) != 0) {
+			fprintf(stderr, "p11acme: --timeout: not a number of seconds (1..86400): %s\n",
+				optarg);
+			return EXIT_USAGE;
 		}
+		break;
+	case O_EXTRACT: g->allow_extractable = 1; break;
+	case O_JSON: g->json = 1; break;
+	case 'v': f->verbose++; break;
+	case 'q': f->quiet = 1; break;
+	case 'h': usage(stdout); return EXIT_OK;
+	case O_VERSION: printf("p11acme %s\n", P11ACME_VERSION); return EXIT_OK;
+	default: usage(stderr); return EXIT_USAGE;
 	}
-	if (g.server == NULL || *g.server == '\0')
-		g.server = staging ? LE_STAGING_URL : LE_PRODUCTION_URL;
-	if (g.config_dir == NULL || *g.config_dir == '\0')
-		g.config_dir = "/etc/p11acme";
-	if (g.ca_bundle != NULL && *g.ca_bundle == '\0')
-		g.ca_bundle = NULL;
-	log_verbosity = quiet ? LOG_ERROR : LOG_INFO + verbose;
+	return -1;
+}
 
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
+static void globals_finish(struct globals *g, const struct cli_flags *f)
+{
+	if (g->server == NULL || *g->server == '\0')
+		g->server = f->staging ? LE_STAGING_URL : LE_PRODUCTION_URL;
+	if (g->config_dir == NULL || *g->config_dir == '\0')
+		g->config_dir = "/etc/p11acme";
+	if (g->ca_bundle != NULL && *g->ca_bundle == '\0')
+		g->ca_bundle = NULL;
+	log_verbosity = f->quiet ? LOG_ERROR : LOG_INFO + f->verbose;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct globals *, int, char **);
+} commands[] = {
+	{ "account", cmd_account },
+	{ "issue", cmd_issue },
+	{ "renew", cmd_renew },
+	{ "revoke", cmd_revoke },
+	{ "key", cmd_key },
+	{ "serve-http01", cmd_serve_http01 },
+	{ "http01-config", cmd_http01_config },
+};
+
+static int dispatch(const struct globals *g, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	size_t i;
+
 	optind = 1; /* each command parses its own argv from argv[1] */
-	if (strcmp(cmd, "account") == 0)
-		return cmd_account(&g, argc, argv);
-	if (strcmp(cmd, "issue") == 0)
-		return cmd_issue(&g, argc, argv);
-	if (strcmp(cmd, "renew") == 0)
-		return cmd_renew(&g, argc, argv);
-	if (strcmp(cmd, "revoke") == 0)
-		return cmd_revoke(&g, argc, argv);
-	if (strcmp(cmd, "key") == 0)
-		return cmd_key(&g, argc, argv);
-	if (strcmp(cmd, "serve-http01") == 0)
-		return cmd_serve_http01(&g, argc, argv);
-	if (strcmp(cmd, "http01-config") == 0)
-		return cmd_http01_config(&g, argc, argv);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(g, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;
@@ -183,4 +186,24 @@ int main(int argc, char **argv)
 	fprintf(stderr, "p11acme: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct globals g = { 0 };
+	struct cli_flags f = { 0 };
+	int c, rc;
+
+	if ((rc = globals_from_env(&g, &f)) >= 0)
+		return rc;
+	/* '+': stop at the command, so its options stay its own. */
+	while ((c = getopt_long(argc, argv, "+vqh", global_opts, NULL)) != -1)
+		if ((rc = global_option(c, &g, &f)) >= 0)
+			return rc;
+	globals_finish(&g, &f);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return dispatch(&g, argc - optind, argv + optind);
 }
