@@ -84,12 +84,18 @@ th_track() { TH_PIDS="$TH_PIDS $1"; }
 th_untrack() { TH_PIDS=$(echo " $TH_PIDS " | sed "s/ $1 / /"); }
 
 # Print a TCP+UDP port that is free on loopback now. Ports are random, so two runs
-# on one machine do not collide.
+# on one machine rarely collide, and they lie below the kernel's ephemeral range
+# (ip_local_port_range), where outgoing connections would take them.
 th_free_port() {
 	python3 - <<'PY'
 import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError):
+    low = 32768
+low = max(low, 12000)
 for _ in range(200):
-    p = random.randint(20000, 60999)
+    p = random.randint(10000, low - 1)
     ok = True
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         s = socket.socket(socket.AF_INET, kind)
@@ -240,16 +246,29 @@ JSON
 # (default 127.0.0.1), no AAAA; its own challenge servers are off. Exports
 # TH_DNS_PORT and TH_CHALL_MGMT.
 th_challtestsrv_start() {
-	TH_DNS_PORT=$(th_free_port)
-	TH_CHALL_PORT=$(th_free_port)
-	pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" \
-		-dns01 "127.0.0.1:$TH_DNS_PORT" -management "127.0.0.1:$TH_CHALL_PORT" \
-		-defaultIPv4 "${TH_DNS_ADDR:-127.0.0.1}" -defaultIPv6 "" \
-		>"$T/challtestsrv.log" 2>&1 &
-	TH_CHALL_PID=$!
-	th_track "$TH_CHALL_PID"
+	local try n
+	for try in 1 2 3; do
+		TH_DNS_PORT=$(th_free_port)
+		TH_CHALL_PORT=$(th_free_port)
+		pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" \
+			-dns01 "127.0.0.1:$TH_DNS_PORT" -management "127.0.0.1:$TH_CHALL_PORT" \
+			-defaultIPv4 "${TH_DNS_ADDR:-127.0.0.1}" -defaultIPv6 "" \
+			>"$T/challtestsrv.log" 2>&1 &
+		TH_CHALL_PID=$!
+		th_track "$TH_CHALL_PID"
+		n=0
+		until (exec 3<>"/dev/tcp/127.0.0.1/$TH_CHALL_PORT") 2>/dev/null; do
+			kill -0 "$TH_CHALL_PID" 2>/dev/null && [ "$n" -lt 200 ] || break
+			n=$((n + 1))
+			sleep 0.1
+		done
+		kill -0 "$TH_CHALL_PID" 2>/dev/null && [ "$n" -lt 200 ] && break
+		kill "$TH_CHALL_PID" 2>/dev/null
+		wait "$TH_CHALL_PID" 2>/dev/null
+		th_untrack "$TH_CHALL_PID"
+		[ "$try" = 3 ] && th_fail "pebble-challtestsrv did not start: $(tail -n 3 "$T/challtestsrv.log")"
+	done
 	export TH_DNS_PORT TH_CHALL_MGMT="http://127.0.0.1:$TH_CHALL_PORT"
-	th_wait_port 127.0.0.1 "$TH_CHALL_PORT"
 }
 
 # th_pebble_start: start challtestsrv and Pebble on free loopback ports.
@@ -258,27 +277,45 @@ th_challtestsrv_start() {
 # keys), TH_DNS_ADDR, TH_PEBBLE_ADDR. Exports TH_SERVER TH_CA_BUNDLE TH_HTTP_PORT
 # TH_MGMT TH_CHALL_MGMT TH_ROOTS TH_PEBBLE_LOG.
 th_pebble_start() {
+	local try
 	th_pebble_tls
 	[ -n "${TH_CHALL_PID:-}" ] || th_challtestsrv_start
-	if [ -z "${TH_PEBBLE_PORT:-}" ]; then
-		TH_PEBBLE_PORT=$(th_free_port)
-		TH_MGMT_PORT=$(th_free_port)
-		TH_HTTP_PORT=$(th_free_port)
-		TH_TLS_PORT=$(th_free_port)
-	fi
-	th_pebble_config
 	export TH_PEBBLE_LOG="$T/pebble.log"
-	PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-0} \
-		pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$TH_DNS_PORT" \
-		>>"$TH_PEBBLE_LOG" 2>&1 &
-	TH_PEBBLE_PID=$!
-	th_track "$TH_PEBBLE_PID"
+	for try in 1 2 3; do
+		if [ -z "${TH_PEBBLE_PORT:-}" ] || [ "$try" -gt 1 ]; then
+			TH_PEBBLE_PORT=$(th_free_port)
+			TH_MGMT_PORT=$(th_free_port)
+			TH_HTTP_PORT=$(th_free_port)
+			TH_TLS_PORT=$(th_free_port)
+		fi
+		th_pebble_config
+		PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-0} \
+			pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$TH_DNS_PORT" \
+			>>"$TH_PEBBLE_LOG" 2>&1 &
+		TH_PEBBLE_PID=$!
+		th_track "$TH_PEBBLE_PID"
+		th_pebble_wait && break
+		# a port taken between th_free_port and Pebble's bind: new ports, once more
+		th_pebble_stop
+		[ "$try" = 3 ] && th_fail "Pebble did not start (see $TH_PEBBLE_LOG)"
+		th_log "Pebble did not start (a port was taken?); trying other ports"
+	done
 	export TH_HTTP_PORT
 	export TH_SERVER="https://${TH_PEBBLE_ADDR:-127.0.0.1}:$TH_PEBBLE_PORT/dir"
 	export TH_MGMT="https://127.0.0.1:$TH_MGMT_PORT"
-	th_wait_port "${TH_PEBBLE_ADDR:-127.0.0.1}" "$TH_PEBBLE_PORT"
-	th_wait_port 127.0.0.1 "$TH_MGMT_PORT"
 	th_fetch_roots
+}
+
+# 0 once both Pebble listeners answer; 1 when Pebble exits first or 20 s pass.
+th_pebble_wait() {
+	local n=0
+	until (exec 3<>"/dev/tcp/${TH_PEBBLE_ADDR:-127.0.0.1}/$TH_PEBBLE_PORT") 2>/dev/null &&
+		(exec 3<>"/dev/tcp/127.0.0.1/$TH_MGMT_PORT") 2>/dev/null; do
+		kill -0 "$TH_PEBBLE_PID" 2>/dev/null || return 1
+		n=$((n + 1))
+		[ "$n" -ge 200 ] && return 1
+		sleep 0.1
+	done
 }
 
 # Pebble makes a new root and intermediate on every start: fetch them for verification.
