@@ -31,7 +31,7 @@ vt 2 --pin-source "$P" open "pkcs11:token=tokvg"
 vt 2 --pin-source "$P" open "pkcs11:token=nosuch"
 vt 2 --pin-source "$P" open "pkcs11:token=tokvg;bogus=1"
 vt 2 --pin-source "$P" open "pkcs11:token=tokvg;object=nosuch"
-vt 1 --pin-source "$P" --module /nonexistent.so open "$TH_KEY"
+vt 2 --pin-source "$P" --module /nonexistent.so open "$TH_KEY"
 pkcs11-tool --module "$TH_MODULE" --token-label tokvg --login --pin 1234 --keypairgen \
 	--key-type EC:prime256v1 --label leaky --id 09 --extractable >/dev/null 2>&1
 vt 2 --pin-source "$P" open "pkcs11:token=tokvg;object=leaky"
