@@ -357,6 +357,37 @@ th_pebble_request_list() {
 		sed -E 's/.* (GET|HEAD|POST|PUT|DELETE) ([^ ]*) -> calling handler\(\).*/\1 \2/'
 }
 
+# ---------------------------------------------------------------- nginx
+
+# th_nginx_conf DIR LISTEN SNIPPET: a foreground, single-process nginx in DIR (its
+# config, pid, logs and temp files) that listens on LISTEN (ADDR:PORT), serves $T/www
+# and includes SNIPPET in its server block. Start it with nginx -p DIR -c DIR/nginx.conf.
+th_nginx_conf() {
+	local dir=$1 listen=$2 snippet=$3
+	mkdir -p "$dir/logs" "$dir/tmp" "$T/www"
+	cat >"$dir/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log $dir/logs/access.log;
+    client_body_temp_path $dir/tmp;
+    proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp;
+    scgi_temp_path $dir/tmp;
+    server {
+        listen $listen;
+        root $T/www;
+        include $snippet;
+    }
+}
+NGINX
+}
+
 # ---------------------------------------------------------------- running p11acme
 
 # th_p11acme ARGS...: p11acme with the test's server, CA bundle, token and config dir.

@@ -19,27 +19,7 @@ mkdir -p "$T/pub/etc" "$T/int/etc" "$T/nginx/logs" "$T/nginx/tmp" "$T/www"
 nn_expect_exit 0 "$T/register.log" pub_acme account register --email ops@example.com --agree-tos
 pub_acme http01-config nginx >"$T/snippet.conf" 2>"$T/snippet.err" ||
 	th_fail "http01-config nginx: $(cat "$T/snippet.err")"
-cat >"$T/nginx/nginx.conf" <<NGINX
-daemon off;
-master_process off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/logs/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log $T/nginx/logs/access.log;
-    client_body_temp_path $T/nginx/tmp;
-    proxy_temp_path $T/nginx/tmp;
-    fastcgi_temp_path $T/nginx/tmp;
-    uwsgi_temp_path $T/nginx/tmp;
-    scgi_temp_path $T/nginx/tmp;
-    server {
-        listen $NN_PUB_ADDR:$TH_HTTP_PORT;
-        root $T/www;
-        include $T/snippet.conf;
-    }
-}
-NGINX
+th_nginx_conf "$T/nginx" "$NN_PUB_ADDR:$TH_HTTP_PORT" "$T/snippet.conf"
 nn_bg "$NN_PUB" "$T/nginx/stderr" nginx -p "$T/nginx" -c "$T/nginx/nginx.conf"
 nn_wait_port "$NN_PUB" "$NN_PUB_ADDR" "$TH_HTTP_PORT"
 

@@ -27,29 +27,9 @@ grep -q "\"\$1\\.$want\";" "$T/token.conf" || th_fail "snippet lacks the account
 # ---- nginx with the snippet (given --thumbprint: the web server host has no token)
 $P11ACME http01-config nginx --thumbprint "$TP" >"$T/snippet.conf" || th_fail "http01-config nginx"
 PORT=$(th_free_port)
-mkdir -p "$T/nginx/logs" "$T/nginx/tmp" "$T/www"
+mkdir -p "$T/www"
 echo hello >"$T/www/index.html"
-cat >"$T/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/logs/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log $T/nginx/logs/access.log;
-    client_body_temp_path $T/nginx/tmp;
-    proxy_temp_path $T/nginx/tmp;
-    fastcgi_temp_path $T/nginx/tmp;
-    uwsgi_temp_path $T/nginx/tmp;
-    scgi_temp_path $T/nginx/tmp;
-    server {
-        listen 127.0.0.1:$PORT;
-        root $T/www;
-        include $T/snippet.conf;
-    }
-}
-EOF
+th_nginx_conf "$T/nginx" "127.0.0.1:$PORT" "$T/snippet.conf"
 nginx -t -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/out" 2>&1 || { cat "$T/out" >&2; th_fail "nginx -t rejects the snippet"; }
 nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" 2>"$T/nginx/stderr" &
 NGINX_PID=$!
