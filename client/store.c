@@ -269,9 +269,7 @@ static int tmp_is_stale(const char *name, const char *prefix, const char *suffix
 	pid = strtol(name + pl, &end, 10);
 	if (errno != 0 || pid <= 0 || (*end != '.' && *end != '\0' && strcmp(end, suffix) != 0))
 		return 0;
-	if (pid == (long)getpid())
-		return 1;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return pid == (long)getpid() || pid_is_gone(pid);
 }
 
 static void rm_dir_flat(const char *dir)

@@ -52,9 +52,13 @@ char *file_read(const char *path, size_t maxlen, size_t *len, int nofollow);
 
 /* Write data to path atomically: mkstemp in the same directory, fchmod(mode), write,
  * fsync, rename over path, fsync the directory. The temporary never replaces a
- * symlink target: rename replaces the link itself. Returns 0, or -1 with errno set
- * and the target untouched. */
+ * symlink target: rename replaces the link itself. Temporaries left in the directory
+ * by killed writers (their PID is in the name) are removed first. Returns 0, or -1
+ * with errno set and the target untouched. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* 1 when process pid no longer exists (not this process): its temporaries are stale. */
+int pid_is_gone(long pid);
 
 /* mkdir -p with the given mode for each created component. 0 or -1 (errno). */
 int mkdir_p(const char *path, mode_t mode);

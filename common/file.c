@@ -1,6 +1,8 @@
 #include "common/common.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -98,6 +100,37 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int pid_is_gone(long pid)
+{
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+#define TMP_PREFIX ".p11acme-tmp-"
+
+/* Remove the temporaries of writers that were killed before their rename: the
+ * temporary's name carries the writer's PID, and only dead writers' files go. */
+static void sweep_stale_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *end, *p;
+	long pid;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+			continue;
+		pid = strtol(e->d_name + strlen(TMP_PREFIX), &end, 10);
+		if (*end != '-' || !pid_is_gone(pid))
+			continue;
+		if ((p = xasprintf("%s/%s", dir, e->d_name)) != NULL)
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *dir = dir_of(path), *tmp = NULL;
@@ -105,7 +138,8 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 	if (dir == NULL)
 		return -1;
-	tmp = xasprintf("%s/.p11acme-tmp-XXXXXX", dir);
+	sweep_stale_tmp(dir);
+	tmp = xasprintf("%s/" TMP_PREFIX "%ld-XXXXXX", dir, (long)getpid());
 	if (tmp == NULL)
 		goto fail;
 	fd = mkstemp(tmp);
