@@ -18,16 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
+#include "tests/unit/check.h"
 
 /* RFC 7638 §3.1 (the key of RFC 7517 appendix A.1). */
 static const char rfc7638_jwk[] =
@@ -289,7 +280,7 @@ static void test_key(const char *type, const char *param, const char *want_alg, 
 	if (pk == NULL)
 		return;
 	alg = jws_alg(pk);
-	CHECK(alg != NULL && strcmp(alg, want_alg) == 0, "alg %s, want %s", alg, want_alg);
+	CHECK(alg != NULL && strcmp(alg, want_alg) == 0, "alg %s, want %s", alg ? alg : "(none)", want_alg);
 	jwk = jws_jwk(pk);
 	CHECK(jwk != NULL, "%s jwk", want_alg);
 	if (alg == NULL || jwk == NULL)
