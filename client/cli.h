@@ -28,17 +28,27 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* ---- hook.c ---- */
 
+/* What every hook run shares: the PIN source variable to keep from the hook's
+ * environment (env:NAME of --pin-source, may be NULL) and the time limit. */
+struct hook_opts {
+	const char *pin_env;
+	int timeout;            /* seconds, --hook-timeout; 0: none */
+};
+
 /* Run `/bin/sh -c 'CMD "$@"' p11acme-hook ARGS...`: CMD is the administrator's
  * command line; args are positional parameters and are never interpolated into it.
  * env_add entries ("NAME=value") are added to a copy of the environment, from which
- * every P11ACME_* variable and the PIN source variable (pin_env, may be NULL) are
- * removed first. The hook's stdout goes to our stderr, so that our stdout carries
- * only results. Returns the exit status (0..255), or -1 after logging (also when
- * the hook died from a signal). */
+ * every P11ACME_* variable and the PIN source variable are removed first. The hook
+ * runs in a process group of its own; when ho->timeout seconds pass, the group gets
+ * SIGTERM, then SIGKILL 5 s later; a SIGINT, SIGTERM, SIGHUP or SIGQUIT that
+ * p11acme gets meanwhile goes to the group first, then ends p11acme as usual. The
+ * hook's stdout goes to our stderr, so that our stdout carries only results.
+ * Returns the exit status (0..255), or -1 after logging (also when the hook died
+ * from a signal or ran out of time). */
 int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
-	     size_t n_env, const char *pin_env);
+	     size_t n_env, const struct hook_opts *ho);
 
-/* The env:NAME of a pin source, or NULL. */
-const char *pin_env_name(const char *pin_source);
+/* The hook_opts of these globals. */
+struct hook_opts hook_opts_of(const struct globals *g);
 
 #endif

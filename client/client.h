@@ -31,6 +31,7 @@ struct globals {
 	int allow_extractable;  /* --allow-extractable-key */
 	int json;               /* --json */
 	int timeout;            /* --timeout seconds, default 90 */
+	int hook_timeout;       /* --hook-timeout seconds for each hook run, default 300; 0: none */
 };
 
 /* Command entry points: argv[0] is the command name; options follow.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -19,11 +20,18 @@ extern char **environ;
 
 #define HOOK_MAX_ENV 4096
 
-const char *pin_env_name(const char *pin_source)
+static const char *pin_env_name(const char *pin_source)
 {
 	if (pin_source != NULL && strncmp(pin_source, "env:", 4) == 0)
 		return pin_source + 4;
 	return NULL;
+}
+
+struct hook_opts hook_opts_of(const struct globals *g)
+{
+	struct hook_opts ho = { pin_env_name(g->pin_source), g->hook_timeout };
+
+	return ho;
 }
 
 /* Inherited P11ACME_* could carry stale hook values or configuration a hook
@@ -42,13 +50,183 @@ static int env_dropped(const char *e, const char *pin_env)
 	return 0;
 }
 
+/* The signals that end p11acme: while a hook runs they are passed on to its
+ * process group first, so that neither outlives the other. */
+static const int term_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+#define HOOK_KILL_GRACE_S 5   /* after SIGTERM to a hook's group, before SIGKILL */
+
+static void term_set(sigset_t *set, int with_chld)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
+		sigaddset(set, term_signals[i]);
+	if (with_chld)
+		sigaddset(set, SIGCHLD);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Reap pid if it has ended: 1 (status set), 0 still running, -1 error. */
+static int hook_reaped(pid_t pid, int *status)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	return r == pid ? 1 : r == 0 ? 0 : -1;
+}
+
+enum { WAIT_ERROR = -1, WAIT_TIMEOUT = 0, WAIT_ENDED = 1, WAIT_SIGNAL = 2 };
+
+/* Wait for pid (SIGCHLD and the term signals blocked) until it ends or `limit`
+ * seconds pass (limit <= 0: no limit). WAIT_ENDED (*status set), WAIT_TIMEOUT,
+ * WAIT_ERROR, or WAIT_SIGNAL when a term signal (*sig) came first. */
+static int hook_wait(pid_t pid, double limit, int *status, int *sig)
+{
+	sigset_t set;
+	double end = now_s() + limit, left;
+	struct timespec ts;
+	int r;
+
+	term_set(&set, 1);
+	for (;;) {
+		if ((r = hook_reaped(pid, status)) != 0)
+			return r > 0 ? WAIT_ENDED : WAIT_ERROR;
+		left = limit > 0 ? end - now_s() : 1.0;
+		if (left <= 0)
+			return WAIT_TIMEOUT;
+		if (left > 1.0)
+			left = 1.0;   /* wake now and then: SIGCHLD may be shared */
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		*sig = sigtimedwait(&set, NULL, &ts);
+		if (*sig > 0 && *sig != SIGCHLD)
+			return WAIT_SIGNAL;
+	}
+}
+
+/* 1 while any process of the group pgid exists (a zombie not yet reaped by its
+ * new parent counts, so this may wait out the grace period in vain; harmless). */
+static int group_alive(pid_t pgid)
+{
+	return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+/* End the hook's process group: sig, then SIGKILL after a grace period (at once
+ * when a term signal arrives meanwhile). The whole group, not only the shell: a
+ * hook's children may outlive it, or ignore sig. Returns that term signal, or 0. */
+static int hook_kill(pid_t pid, int sig, int *status)
+{
+	const struct timespec tick = { 0, 50 * 1000 * 1000 };
+	double end = now_s() + HOOK_KILL_GRACE_S;
+	int other = 0, r;
+
+	kill(-pid, sig);
+	r = hook_wait(pid, HOOK_KILL_GRACE_S, status, &other);
+	while (r == WAIT_ENDED && group_alive(pid) && now_s() < end)
+		nanosleep(&tick, NULL);
+	if (group_alive(pid))
+		kill(-pid, SIGKILL);
+	if (r != WAIT_ENDED)
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+			;
+	return r == WAIT_SIGNAL ? other : 0;
+}
+
+/* Die of sig the way p11acme would have without a hook running. */
+static void die_of(int sig, const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Supervise a started hook; the exit status, or -1 after logging. With a term
+ * signal, the hook's group gets it first, then p11acme dies of it (the caller's
+ * mask is restored before). */
+static int hook_supervise(const char *cmd, pid_t pid, int timeout_s, const sigset_t *old)
+{
+	int status = 0, sig = 0, r;
+
+	r = hook_wait(pid, timeout_s, &status, &sig);
+	if (r == WAIT_SIGNAL) {
+		hook_kill(pid, sig, &status);
+		die_of(sig, old);
+		return -1;
+	}
+	if (r == WAIT_TIMEOUT) {
+		log_error("%s: still running after %d s (--hook-timeout); stopping it", cmd,
+			  timeout_s);
+		if ((sig = hook_kill(pid, SIGTERM, &status)) != 0)
+			die_of(sig, old);
+		return -1;
+	}
+	if (r == WAIT_ERROR) {
+		log_error("%s: waitpid: %s", cmd, strerror(errno));
+		return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	log_error("%s: killed by signal %d", cmd, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return -1;
+}
+
+/* Spawn /bin/sh with argv/envp in a process group of its own, stdin from
+ * /dev/null, stdout to our stderr, default signal dispositions and the caller's
+ * signal mask `old`. 0, or -1 after logging. */
+static int hook_spawn(const char *cmd, char **argv, char **envp, const sigset_t *old,
+		      pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t dfl;
+	int err;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	term_set(&dfl, 1);
+	sigaddset(&dfl, SIGPIPE);
+	err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (err == 0)
+		err = posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	if (err == 0)
+		err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						    POSIX_SPAWN_SETSIGDEF);
+	if (err == 0)
+		err = posix_spawnattr_setpgroup(&at, 0);
+	if (err == 0)
+		err = posix_spawnattr_setsigmask(&at, old);
+	if (err == 0)
+		err = posix_spawnattr_setsigdefault(&at, &dfl);
+	if (err == 0) {
+		fflush(NULL);
+		err = posix_spawn(pid, "/bin/sh", &fa, &at, argv, envp);
+	}
+	if (err != 0)
+		log_error("%s: cannot start: %s", cmd, strerror(err));
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return err == 0 ? 0 : -1;
+}
+
 int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
-	     size_t n_env, const char *pin_env)
+	     size_t n_env, const struct hook_opts *ho)
 {
 	char **argv = NULL, **envp = NULL, *script = NULL;
 	size_t ne = 0, n_environ = 0;
-	posix_spawn_file_actions_t fa;
-	int fa_inited = 0, status, rc = -1;
+	sigset_t block, old;
+	int rc = -1;
 	pid_t pid;
 
 	for (char **e = environ; e != NULL && *e != NULL; e++)
@@ -68,35 +246,18 @@ int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env
 	for (size_t i = 0; i < n_args; i++)
 		argv[4 + i] = args[i];
 	for (size_t i = 0; i < n_environ; i++)
-		if (!env_dropped(environ[i], pin_env))
+		if (!env_dropped(environ[i], ho->pin_env))
 			envp[ne++] = environ[i];
 	for (size_t i = 0; i < n_env; i++)
 		envp[ne++] = env_add[i];
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		goto out;
-	fa_inited = 1;
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, 2, 1) != 0)
-		goto out;
-	fflush(NULL);
-	errno = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, envp);
-	if (errno != 0) {
-		log_error("%s: cannot start: %s", cmd, strerror(errno));
-		goto out;
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			log_error("%s: waitpid: %s", cmd, strerror(errno));
-			goto out;
-		}
-	}
-	if (WIFEXITED(status))
-		rc = WEXITSTATUS(status);
-	else
-		log_error("%s: killed by signal %d", cmd, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	/* Blocked before the spawn, so that neither SIGCHLD nor a term signal is
+	 * lost between the spawn and the wait. */
+	term_set(&block, 1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (hook_spawn(cmd, argv, envp, &old, &pid) == 0)
+		rc = hook_supervise(cmd, pid, ho->timeout, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
-	if (fa_inited)
-		posix_spawn_file_actions_destroy(&fa);
 	free(argv);
 	free(envp);
 	free(script);

@@ -629,6 +629,7 @@ static int issue_record(struct issue *is)
 static int issue_deploy(struct issue *is)
 {
 	char *env[3] = { NULL }, *domains = NULL, *nd;
+	struct hook_opts ho;
 	int rc = EXIT_FAIL, st;
 
 	if (is->o->deploy_hook == NULL)
@@ -647,11 +648,15 @@ static int issue_deploy(struct issue *is)
 	env[2] = xasprintf("P11ACME_DOMAINS=%s", domains);
 	if (env[0] == NULL || env[1] == NULL || env[2] == NULL)
 		goto out;
-	st = hook_run(is->o->deploy_hook, NULL, 0, env, 3, pin_env_name(is->g->pin_source));
+	ho = hook_opts_of(is->g);
+	st = hook_run(is->o->deploy_hook, NULL, 0, env, 3, &ho);
 	if (st != 0) {
 		if (st > 0)
 			log_error("deploy hook '%s' exited with %d; the new certificate stays in %s",
 				  is->o->deploy_hook, st, is->live_dir);
+		else
+			log_error("deploy hook '%s' did not finish; the new certificate stays in %s",
+				  is->o->deploy_hook, is->live_dir);
 		goto out;
 	}
 	rc = EXIT_OK;
@@ -700,7 +705,7 @@ int cmd_issue(const struct globals *g, int argc, char **argv)
 		rc = rc < 0 ? EXIT_OK : rc;
 		goto out;
 	}
-	o.solver.pin_env = pin_env_name(g->pin_source);
+	o.solver.hook = hook_opts_of(g);
 	if (o.csr_file != NULL && (rc = csr_names(&is)) != EXIT_OK)
 		goto out;
 	if (o.cert_name == NULL) {

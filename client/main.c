@@ -3,6 +3,7 @@
  * defaults, and dispatch. Only this file exits.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 "  --ca-bundle FILE       trust anchors for the CA's TLS (P11ACME_CA_BUNDLE)\n"
 "  --config-dir DIR       default /etc/p11acme (P11ACME_CONFIG_DIR)\n"
 "  --timeout SECONDS      bound on one run, default 90 (P11ACME_TIMEOUT)\n"
+"  --hook-timeout SECONDS bound on each hook run, default 300, 0 for none\n"
+"                         (P11ACME_HOOK_TIMEOUT)\n"
 "  --allow-extractable-key  accept a key that can leave the token (P11ACME_ALLOW_EXTRACTABLE_KEY=1)\n"
 "  --json                 machine-readable results (P11ACME_JSON=1)\n"
 "  -v, -q                 more / fewer messages (P11ACME_VERBOSE=N, P11ACME_QUIET=1)\n"
@@ -54,12 +57,13 @@ static int env_flag(const char *name)
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
-static int parse_timeout(const char *s, int *out)
+/* Seconds from min to 86400 (one day). */
+static int parse_timeout(const char *s, int min, int *out)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 86400)
+	if (*s == '\0' || *end != '\0' || v < min || v > 86400)
 		return -1;
 	*out = (int)v;
 	return 0;
@@ -85,19 +89,26 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 	g->allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
 	g->json = env_flag("P11ACME_JSON");
 	g->timeout = 90;
+	g->hook_timeout = 300;
 	f->quiet = env_flag("P11ACME_QUIET");
 	if ((v = getenv("P11ACME_VERBOSE")) != NULL && *v != '\0')
 		f->verbose = atoi(v);
 	if ((v = getenv("P11ACME_TIMEOUT")) != NULL && *v != '\0' &&
-	    parse_timeout(v, &g->timeout) != 0) {
-		fprintf(stderr, "p11acme: P11ACME_TIMEOUT: not a number of seconds: %s\n", v);
+	    parse_timeout(v, 1, &g->timeout) != 0) {
+		fprintf(stderr, "p11acme: P11ACME_TIMEOUT: not a number of seconds (1..86400): %s\n", v);
+		return EXIT_USAGE;
+	}
+	if ((v = getenv("P11ACME_HOOK_TIMEOUT")) != NULL && *v != '\0' &&
+	    parse_timeout(v, 0, &g->hook_timeout) != 0) {
+		fprintf(stderr, "p11acme: P11ACME_HOOK_TIMEOUT: not a number of seconds "
+			"(0..86400): %s\n", v);
 		return EXIT_USAGE;
 	}
 	return -1;
 }
 
 enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
-       O_EXTRACT, O_JSON, O_VERSION };
+       O_HOOK_TIMEOUT, O_EXTRACT, O_JSON, O_VERSION };
 
 static const struct option global_opts[] = {
 	{ "server", required_argument, NULL, O_SERVER },
@@ -108,6 +119,7 @@ static const struct option global_opts[] = {
 	{ "ca-bundle", required_argument, NULL, O_CA },
 	{ "config-dir", required_argument, NULL, O_CONFDIR },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "allow-extractable-key", no_argument, NULL, O_EXTRACT },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -129,9 +141,16 @@ static int global_option(int c, struct globals *g, struct cli_flags *f)
 	case O_CA: g->ca_bundle = optarg; break;
 	case O_CONFDIR: g->config_dir = optarg; break;
 	case O_TIMEOUT:
-		if (parse_timeout(optarg, &g->timeout) != 0) {
+		if (parse_timeout(optarg, 1, &g->timeout) != 0) {
 			fprintf(stderr, "p11acme: --timeout: not a number of seconds (1..86400): %s\n",
 				optarg);
+			return EXIT_USAGE;
+		}
+		break;
+	case O_HOOK_TIMEOUT:
+		if (parse_timeout(optarg, 0, &g->hook_timeout) != 0) {
+			fprintf(stderr, "p11acme: --hook-timeout: not a number of seconds "
+				"(0..86400): %s\n", optarg);
 			return EXIT_USAGE;
 		}
 		break;
@@ -194,6 +213,9 @@ int main(int argc, char **argv)
 	struct cli_flags f = { 0 };
 	int c, rc;
 
+	/* An ignored SIGCHLD is inherited across exec and would make the kernel reap
+	 * our hooks before we can read their exit status. */
+	signal(SIGCHLD, SIG_DFL);
 	if ((rc = globals_from_env(&g, &f)) >= 0)
 		return rc;
 	/* '+': stop at the command, so its options stay its own. */

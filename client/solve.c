@@ -146,7 +146,7 @@ static int dns_hook(struct solver *s, const struct pending *p, const char *metho
 	for (int i = 0; i < 5; i++)
 		if (env[i] == NULL)
 			goto out;
-	st = hook_run(s->o.dns_hook, args, 5, env, 5, s->o.pin_env);
+	st = hook_run(s->o.dns_hook, args, 5, env, 5, &s->o.hook);
 	if (st != 0) {
 		if (st > 0)
 			log_error("%s: dns hook '%s %s' exited with %d", p->ident, s->o.dns_hook,

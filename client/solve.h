@@ -8,6 +8,7 @@
 #define P11ACME_CLIENT_SOLVE_H
 
 #include "client/acme.h"
+#include "client/cli.h"
 
 enum solver_kind {
 	SOLVE_NONE = 0,
@@ -24,7 +25,7 @@ struct solver_opts {
 	const char *http_address; /* NULL: every address */
 	int http_port;            /* default 80 */
 	const char *dns_hook;
-	const char *pin_env;      /* env:NAME of the PIN source, kept from hooks */
+	struct hook_opts hook;    /* for dns hooks */
 };
 
 struct solver;
