@@ -653,13 +653,12 @@ out:
 
 /* ---- orders ---- */
 
-int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
-		   struct acme_order *o, char **order_url)
+/* The newOrder payload (malloc'd JSON text), or NULL. */
+static char *order_payload(char *const *names, size_t n_names, const char *profile,
+			   const char *replaces)
 {
-	struct http_resp r = { 0 };
-	cJSON *req = NULL, *arr, *id;
+	cJSON *req, *arr, *id;
 	char *payload = NULL;
-	int rc = -1;
 
 	if ((req = cJSON_CreateObject()) == NULL ||
 	    (arr = cJSON_AddArrayToObject(req, "identifiers")) == NULL)
@@ -672,11 +671,50 @@ int acme_order_new(struct acme *a, char *const *names, size_t n_names, const cha
 	}
 	if (profile != NULL && cJSON_AddStringToObject(req, "profile", profile) == NULL)
 		goto out;
-	if (a->replaces != NULL && cJSON_AddStringToObject(req, "replaces", a->replaces) == NULL)
+	if (replaces != NULL && cJSON_AddStringToObject(req, "replaces", replaces) == NULL)
 		goto out;
-	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
-		goto out;
-	if (post_expect(a, a->dir.new_order, a->dir.new_order, payload, 0, NULL, &r) != 0)
+	payload = cJSON_PrintUnformatted(req);
+out:
+	cJSON_Delete(req);
+	return payload;
+}
+
+/* POST newOrder; when the CA answers alreadyReplaced (RFC 9773: that certificate
+ * was replaced already, e.g. by another host sharing the account), order once
+ * more without `replaces`. ACME_POST_* as acme_post. */
+static int order_post(struct acme *a, char *const *names, size_t n_names,
+		      const char *profile, struct http_resp *r)
+{
+	char *payload = order_payload(names, n_names, profile, a->replaces);
+	int prc = ACME_POST_FAIL;
+
+	if (payload == NULL)
+		return ACME_POST_FAIL;
+	prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
+	free(payload);
+	if (prc != ACME_POST_PROBLEM || a->replaces == NULL || !acme_resp_is(r, "alreadyReplaced"))
+		return prc;
+	log_warn("%s: the CA says certificate %s was already replaced; ordering without "
+		 "`replaces`", a->dir.new_order, a->replaces);
+	http_resp_free(r);
+	a->replaces = NULL;
+	if ((payload = order_payload(names, n_names, profile, NULL)) == NULL)
+		return ACME_POST_FAIL;
+	prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
+	free(payload);
+	return prc;
+}
+
+int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
+		   struct acme_order *o, char **order_url)
+{
+	struct http_resp r = { 0 };
+	int rc = -1, prc;
+
+	prc = order_post(a, names, n_names, profile, &r);
+	if (prc == ACME_POST_PROBLEM)
+		acme_report(a->dir.new_order, &r);
+	if (prc != ACME_POST_OK)
 		goto out;
 	if (r.code != 201 || r.location == NULL || acme_order_parse(r.body, r.len, o) != 0) {
 		log_error("%s: HTTP %ld: malformed order (%s)", a->dir.new_order, r.code,
@@ -687,8 +725,6 @@ int acme_order_new(struct acme *a, char *const *names, size_t n_names, const cha
 	r.location = NULL;
 	rc = 0;
 out:
-	cJSON_Delete(req);
-	free(payload);
 	http_resp_free(&r);
 	return rc;
 }

@@ -10,7 +10,11 @@ runs through here. It changes two things and records a third:
   * GET /renewal-info/<certID> answers the window in WINDOW_FILE, a JSON object
     {"start": RFC3339, "end": RFC3339} read on every request (404 while the file
     is absent), with Retry-After: 21600;
-  * every order Pebble creates (201 to newOrder) is logged with its decoded JWS payload.
+  * every order Pebble creates (201 to newOrder) is logged with its decoded JWS payload;
+  * while the file WINDOW_FILE.replaced exists, a newOrder that carries "replaces" is
+    refused with 409 alreadyReplaced (and a fresh nonce from Pebble), as a CA does when
+    another client of the account has replaced that certificate already; logged as
+    {"event": "alreadyReplaced", "payload": {...}}.
 
 LOG_FILE gets one JSON object per line: {"event": "renewalInfo", "certID": ...}
 or {"event": "newOrder", "payload": {...}}.
@@ -43,6 +47,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     window_file = None
     log_file = None
     new_order_path = None
+    new_nonce_path = None
     lock = threading.Lock()
 
     def log_message(self, fmt, *args):
@@ -93,24 +98,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            "explanationURL": "https://example.test/ari-explained"}).encode()
         self.reply(200, body, [("Content-Type", "application/json"), ("Retry-After", "21600")])
 
+    def order_payload(self, body):
+        try:
+            return json.loads(b64url_decode(json.loads(body)["payload"]))
+        except Exception as e:  # a test wants to see it, not a crash
+            return {"undecodable": str(e)}
+
+    def already_replaced(self, payload):
+        self.record({"event": "alreadyReplaced", "payload": payload})
+        self.command, path, self.path = "HEAD", self.path, Handler.new_nonce_path
+        _, headers, _ = self.forward(None)
+        self.command, self.path = "POST", path
+        nonce = [(k, v) for k, v in headers if k.lower() == "replay-nonce"]
+        self.reply(409, json.dumps({"type": "urn:ietf:params:acme:error:alreadyReplaced",
+                                    "detail": "certificate already replaced"}).encode(),
+                   [("Content-Type", "application/problem+json")] + nonce)
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         if self.command == "GET" and self.path.startswith("/renewal-info/"):
             self.renewal_info()
             return
+        if self.command == "POST" and body and self.path == Handler.new_order_path \
+                and os.path.exists(self.window_file + ".replaced"):
+            payload = self.order_payload(body)
+            if "replaces" in payload:
+                self.already_replaced(payload)
+                return
         status, headers, data = self.forward(body if self.command == "POST" else None)
         # Only orders Pebble created: a badNonce rejection makes the client repeat.
         if self.command == "POST" and body and self.path == Handler.new_order_path \
                 and status == 201:
-            try:
-                payload = json.loads(b64url_decode(json.loads(body)["payload"]))
-            except Exception as e:  # a test wants to see it, not a crash
-                payload = {"undecodable": str(e)}
-            self.record({"event": "newOrder", "payload": payload})
+            self.record({"event": "newOrder", "payload": self.order_payload(body)})
         if self.command == "GET" and status == 200 and b'"newOrder"' in data:
             d = json.loads(data)
             Handler.new_order_path = urllib.parse.urlsplit(d["newOrder"]).path
+            Handler.new_nonce_path = urllib.parse.urlsplit(d["newNonce"]).path
             d["renewalInfo"] = "https://%s/renewal-info" % self.headers["Host"]
             data = json.dumps(d, indent=2).encode()
         self.reply(status, data, headers)

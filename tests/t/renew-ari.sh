@@ -103,4 +103,18 @@ th_p11acme renew >"$T/r3.out" 2>"$T/r3.err" || th_fail "a failing renewalInfo ma
 grep -q "no renewal information" "$T/r3.err" || th_fail "no warning about the missing window: $(cat "$T/r3.err")"
 grep -q "ari.test: not due" "$T/r3.out" || th_fail "fallback: $(cat "$T/r3.out")"
 [ "$(orders)" = "$o1" ] || th_fail "fallback made a new order"
+# ---- the CA says the certificate was replaced already (another host of the account
+# renewed it): the order is repeated once without `replaces`, and the renewal succeeds
+window -48 -24
+touch "$WINDOW.replaced"
+o2=$(orders)
+th_p11acme --json renew >"$T/r4.json" 2>"$T/r4.err" || { cat "$T/r4.err" >&2; th_fail "renew after alreadyReplaced failed"; }
+grep -q "already replaced; ordering without" "$T/r4.err" || th_fail "no warning: $(cat "$T/r4.err")"
+[ "$(grep -c '"event": "alreadyReplaced"' "$ARI_LOG")" = 1 ] || th_fail "expected one refused order"
+[ "$(orders)" = $((o2 + 1)) ] || th_fail "expected one new order after the refusal"
+grep '"event": "newOrder"' "$ARI_LOG" | tail -n1 | grep -q replaces &&
+	th_fail "the repeated order still carries replaces"
+th_verify_cert "$live/fullchain.pem" ari.test
+[ "$(cert_id "$live/cert.pem")" != "$id2" ] || th_fail "the live set did not change"
+rm -f "$WINDOW.replaced"
 echo "renew-ari: ok (certIDs $id1 -> $id2)"
