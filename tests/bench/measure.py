@@ -17,6 +17,11 @@ command would report at least the interpreter's ~10 MiB.
   tree_pss_peak_kb  largest sum of Pss at one sample (shared pages split: the footprint)
   tree_hwm_sum_kb   sum of every process's own peak (VmHWM), including processes that
                     ran one after the other (an upper bound)
+  largest_anon_kb, largest_file_kb
+                    the process with the largest sampled VmRSS, split at that sample into
+                    RssAnon (its private memory: heap, stacks, written library data) and
+                    RssFile (pages of its executable and shared libraries, which every
+                    process using the same files shares)
 Sampling costs CPU on the other core and can miss a peak shorter than 1 ms, so it is
 used on separate runs only.
 """
@@ -37,26 +42,18 @@ def children(pid):
     return out
 
 
-def hwm_kb(pid):
+def status(pid):
+    """VmHWM, VmRSS, RssAnon and RssFile of one process (kB), or None when it is gone."""
+    d = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                k, _, v = line.partition(":")
+                if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+                    d[k] = int(v.split()[0])
     except OSError:
-        pass
-    return None
-
-
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+        return None
+    return d if "VmHWM" in d else None
 
 
 def pss_kb(pid):
@@ -91,6 +88,7 @@ def main():
     peaks = {}
     rss_peak = [0]
     pss_peak = [0]
+    largest = [{}]
     done = threading.Event()
     proc = subprocess.Popen([helper, log or os.devnull] + cmd, stdout=subprocess.PIPE)
     if tree:
@@ -100,11 +98,13 @@ def main():
                 rss = pss = 0
                 while todo:
                     p = todo.pop()
-                    h = hwm_kb(p)
-                    if h is not None:
-                        peaks[p] = max(peaks.get(p, 0), h)
-                        rss += rss_kb(p)
+                    st = status(p)
+                    if st is not None:
+                        peaks[p] = max(peaks.get(p, 0), st["VmHWM"])
+                        rss += st.get("VmRSS", 0)
                         pss += pss_kb(p)
+                        if st.get("VmRSS", 0) > largest[0].get("VmRSS", 0):
+                            largest[0] = st
                     todo += children(p)
                 rss_peak[0] = max(rss_peak[0], rss)
                 pss_peak[0] = max(pss_peak[0], pss)
@@ -124,6 +124,8 @@ def main():
         rec["tree_hwm_sum_kb"] = sum(peaks.values())
         rec["tree_procs"] = len(peaks)
         rec["tree_peaks_kb"] = sorted(peaks.values(), reverse=True)
+        rec["largest_anon_kb"] = largest[0].get("RssAnon", 0)
+        rec["largest_file_kb"] = largest[0].get("RssFile", 0)
     with open(out, "w") as f:
         json.dump(rec, f)
         f.write("\n")

@@ -46,6 +46,9 @@ RAW="$T/raw"
 mkdir -p "$RAW" "$OUT"
 export BENCH_RUSAGE="$T/rusage"
 cc -O2 -Wall -o "$BENCH_RUSAGE" "$BENCH_DIR/rusage.c" || th_fail "cannot build tests/bench/rusage.c"
+CURL_FLOOR="$T/curl_floor"
+cc -O2 -Wall -Wextra -o "$CURL_FLOOR" "$BENCH_DIR/curl_floor.c" $(pkg-config --cflags --libs libcurl) ||
+	th_fail "cannot build tests/bench/curl_floor.c"
 START_EPOCH=$(date +%s)
 
 # ---------------------------------------------------------------- Pebble
@@ -192,7 +195,7 @@ PY
 if part rounds; then
 rm -f "$OUT"/failed-*.log
 RUNS_CSV="$RAW/runs.csv"
-echo "client,case,round,name,wall_s,user_s,sys_s,cpu_s,maxrss_kb,tree_rss_kb,tree_pss_peak_kb,requests,challenge_posts,rc,breakdown" >"$RUNS_CSV"
+echo "client,case,round,name,wall_s,user_s,sys_s,cpu_s,maxrss_kb,tree_rss_kb,tree_pss_peak_kb,largest_anon_kb,largest_file_kb,requests,challenge_posts,rc,breakdown" >"$RUNS_CSV"
 
 # run_one CLIENT CASE ROUND NAME DIR [--tree]: one measured issuance, appended to runs.csv.
 run_one() {
@@ -213,12 +216,13 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 c, case, rnd, name, reqs, chal, bd = sys.argv[2:]
 print(",".join(str(x) for x in [c, case, rnd, name, r["wall_s"], r["user_s"], r["sys_s"], r["cpu_s"],
-      r["maxrss_kb"], r.get("tree_rss_kb", ""), r.get("tree_pss_peak_kb", ""), reqs, chal, r["rc"], bd]))
+      r["maxrss_kb"], r.get("tree_rss_kb", ""), r.get("tree_pss_peak_kb", ""), r.get("largest_anon_kb", ""),
+      r.get("largest_file_kb", ""), reqs, chal, r["rc"], bd]))
 PY
 	local rc
 	rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$RAW/$id.json")
 	printf '# %-8s %-6s %-4s %-34s %s\n' "$client" "$case" "$round" "$name" \
-		"$(tail -n1 "$RUNS_CSV" | cut -d, -f5,9,12,13,14 | tr , ' ')" >&2
+		"$(tail -n1 "$RUNS_CSV" | cut -d, -f5,9,14,15,16 | tr , ' ')" >&2
 	if [ "$rc" != 0 ]; then
 		th_log "$id failed (exit $rc); last lines of its output:"
 		tail -n 8 "$RAW/$id.log" | sed 's/^/#   /' >&2
@@ -253,6 +257,30 @@ for c in $CLIENTS; do
 done
 cp "$RUNS_CSV" "$OUT/runs.csv"
 cp "$RAW/requests.txt" "$OUT/requests.txt"
+
+# ---------------------------------------------------------------- the stack's floor
+# What the mandated HTTP stack costs before any ACME logic (tests/bench/curl_floor.c),
+# and what each binary costs just to start, measured like the clients, in this run.
+th_log "memory floor (tests/bench/curl_floor.c; --version of p11acme and lego)"
+echo "variant,run,maxrss_kb,largest_anon_kb,largest_file_kb,rc" >"$RAW/floor.csv"
+floor_one() {
+	local variant=$1 run=$2 j="$RAW/floor-$1-$2.json"
+	shift 2
+	$MEASURE --tree --log "$RAW/floor-$variant-$run.log" "$j" -- "$@"
+	python3 - "$j" "$variant" "$run" >>"$RAW/floor.csv" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], r["maxrss_kb"], r.get("largest_anon_kb", ""),
+      r.get("largest_file_kb", ""), r["rc"]]))
+PY
+}
+for r in $(seq 1 "$ROUNDS"); do
+	floor_one libcurl-load "$r" "$CURL_FLOOR" load
+	floor_one libcurl-get "$r" "$CURL_FLOOR" get "$S" "$CA"
+	case " $CLIENTS " in *" p11acme "*) floor_one p11acme-version "$r" "$P11ACME_BIN" --version ;; esac
+	case " $CLIENTS " in *" lego "*) floor_one lego-version "$r" lego --version ;; esac
+done
+cp "$RAW/floor.csv" "$OUT/floor.csv"
 
 fi
 
