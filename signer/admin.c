@@ -99,11 +99,11 @@ static char *report_text(const char *uri, const char *alg, const char *tp, const
 	return xasprintf("key: %s\nlabel: %s\nid: %s\nalgorithm: %s (%s %d bits)\n"
 			 "thumbprint: %s\nsensitive: %s\nextractable: %s\n"
 			 "always-sensitive: %s\nnever-extractable: %s\n"
-			 "generated on the token: %s\nverdict: %s\n%s",
+			 "generated on the token: %s\nPIN for every signature: %s\nverdict: %s\n%s",
 			 uri, ki->label, ki->id_hex, alg,
 			 ki->key_type == EVP_PKEY_RSA ? "RSA" : "EC", ki->bits, tp,
 			 tri(ki->sensitive), tri(ki->extractable), tri(ki->always_sensitive),
-			 tri(ki->never_extractable), tri(ki->local),
+			 tri(ki->never_extractable), tri(ki->local), tri(ki->always_authenticate),
 			 cannot_leave(ki) ? "cannot leave the token" : "CAN LEAVE THE TOKEN", pem);
 }
 
@@ -128,6 +128,7 @@ static char *report_json(const char *uri, const char *alg, const char *tp, const
 	    !cJSON_AddItemToObject(a, "always_sensitive", tri_json(ki->always_sensitive)) ||
 	    !cJSON_AddItemToObject(a, "never_extractable", tri_json(ki->never_extractable)) ||
 	    !cJSON_AddItemToObject(a, "local", tri_json(ki->local)) ||
+	    !cJSON_AddItemToObject(a, "always_authenticate", tri_json(ki->always_authenticate)) ||
 	    cJSON_AddBoolToObject(r, "can_leave_token", !cannot_leave(ki)) == NULL ||
 	    cJSON_AddStringToObject(r, "verdict", cannot_leave(ki) ? "cannot leave the token"
 						: "CAN LEAVE THE TOKEN") == NULL)

@@ -205,6 +205,9 @@ int tok_load_key(struct tok_ctx *c, const char *uri, EVP_PKEY **out)
 		rc = check_extractable(c, h, k, shown);
 	if (rc != TOK_OK)
 		goto out;
+	if (tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE) == 1)
+		log_debug("%s: key '%s' needs the PIN for every signature (CKA_ALWAYS_AUTHENTICATE); "
+			  "it is given again from the PIN source", shown, k->label ? k->label : "");
 	/* right away: a later enumeration may move k */
 	pk = PKCS11_get_private_key(k);
 	if (pk == NULL) {
@@ -296,6 +299,7 @@ int tok_key_info(struct tok_ctx *c, const char *uri, struct tok_key_info *info)
 	info->always_sensitive = tok_attr_bool(c, h, CKA_ALWAYS_SENSITIVE);
 	info->never_extractable = tok_attr_bool(c, h, CKA_NEVER_EXTRACTABLE);
 	info->local = tok_attr_bool(c, h, CKA_LOCAL);
+	info->always_authenticate = tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE);
 out:
 	free(shown);
 	return rc;

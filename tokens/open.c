@@ -114,11 +114,39 @@ static CK_FUNCTION_LIST_PTR libp11_function_list(PKCS11_CTX *ctx)
 	return fl;
 }
 
+/* libp11 asks its UI method for the PIN of a CKA_ALWAYS_AUTHENTICATE key before
+ * each signature. Answer with the PIN we logged in with; never anything else, and
+ * never a prompt on a terminal (OpenSSL's default UI would read the console). */
+static int ui_read(UI *ui, UI_STRING *uis)
+{
+	const struct tok_ctx *c = UI_get0_user_data(ui);
+	enum UI_string_types t = UI_get_string_type(uis);
+
+	if ((t != UIT_PROMPT && t != UIT_VERIFY) || c == NULL || c->pin == NULL) {
+		log_error("%s: the token asked for input that p11acme cannot give", c ? c->uri : "?");
+		return 0;
+	}
+	return UI_set_result(ui, uis, c->pin) == 0 ? 1 : 0;
+}
+
+static int ui_install(struct tok_ctx *c)
+{
+	if ((c->ui = UI_create_method("p11acme PIN source")) == NULL ||
+	    UI_method_set_reader(c->ui, ui_read) != 0 ||
+	    PKCS11_set_ui_method(c->p11, c->ui, c) != 0) {
+		log_error("%s: cannot set up PIN handling for libp11", c->uri);
+		return TOK_ERR;
+	}
+	return TOK_OK;
+}
+
 /* Load the module through libp11 and use libp11's own function list for what libp11
  * cannot do (attribute checks, key generation). */
 static int load_module(struct tok_ctx *c)
 {
 	c->p11 = PKCS11_CTX_new();
+	if (c->p11 != NULL && ui_install(c) != TOK_OK)
+		return TOK_ERR;
 	if (c->p11 == NULL || PKCS11_CTX_load(c->p11, c->module) != 0) {
 		log_error("%s: cannot load the PKCS#11 module %s (%s): check the path and that "
 			  "the module's configuration is readable", c->uri, c->module,
@@ -210,6 +238,8 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 	tok_release_signals(&held);
 	if (ok) {
 		ret = TOK_OK;
+		c->pin = pin;   /* for CKA_ALWAYS_AUTHENTICATE keys (ui_read) */
+		pin = NULL;
 		goto out;
 	}
 	rv = tok_last_ckr();
@@ -309,6 +339,8 @@ void tok_close(struct tok_ctx *c)
 			PKCS11_CTX_unload(c->p11);
 		PKCS11_CTX_free(c->p11);
 	}
+	UI_destroy_method(c->ui);
+	secret_free(c->pin);
 	tok_unlock(c->lock_fd);
 	free(c->module);
 	free(c->uri);

@@ -9,6 +9,7 @@
 #include "tokens/tokens.h"
 
 #include <libp11.h>
+#include <openssl/ui.h>
 #include <p11-kit/pkcs11.h>
 
 /* At most this many EVP_PKEYs from tok_load_key live in one context. */
@@ -30,6 +31,11 @@ struct tok_ctx {
 	EVP_PKEY *keys[TOK_MAX_KEYS];
 	int nkeys;
 	int allow_extractable;
+	/* For keys with CKA_ALWAYS_AUTHENTICATE, which need the PIN again for every
+	 * signature (C_Login CKU_CONTEXT_SPECIFIC, done by libp11 through this UI method).
+	 * libp11 keeps its own copy of the PIN for the life of the slot anyway. */
+	char *pin;                /* wiped by tok_close */
+	UI_METHOD *ui;
 };
 
 /* A copy of uri for messages, with any pin-value replaced by "(hidden)". */

@@ -79,6 +79,7 @@ struct tok_key_info {
 	int key_type;         /* EVP_PKEY_EC or EVP_PKEY_RSA */
 	int bits;             /* RSA modulus bits or EC field bits */
 	int sensitive, extractable, always_sensitive, never_extractable, local; /* -1 unknown */
+	int always_authenticate; /* the PIN is needed for every signature; -1 unknown */
 };
 int tok_key_info(struct tok_ctx *ctx, const char *uri, struct tok_key_info *info);
 
