@@ -56,13 +56,13 @@ static const int term_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 #define HOOK_KILL_GRACE_S 5   /* after SIGTERM to a hook's group, before SIGKILL */
 
-static void term_set(sigset_t *set, int with_chld)
+/* The term signals and SIGCHLD: what hook_wait waits for. */
+static void wait_set(sigset_t *set)
 {
 	sigemptyset(set);
 	for (size_t i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
 		sigaddset(set, term_signals[i]);
-	if (with_chld)
-		sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGCHLD);
 }
 
 static double now_s(void)
@@ -95,7 +95,7 @@ static int hook_wait(pid_t pid, double limit, int *status, int *sig)
 	struct timespec ts;
 	int r;
 
-	term_set(&set, 1);
+	wait_set(&set);
 	for (;;) {
 		if ((r = hook_reaped(pid, status)) != 0)
 			return r > 0 ? WAIT_ENDED : WAIT_ERROR;
@@ -179,8 +179,9 @@ static int hook_supervise(const char *cmd, pid_t pid, int timeout_s, const sigse
 }
 
 /* Spawn /bin/sh with argv/envp in a process group of its own, stdin from
- * /dev/null, stdout to our stderr, default signal dispositions and the caller's
- * signal mask `old`. 0, or -1 after logging. */
+ * /dev/null, stdout to our stderr and the caller's signal mask `old`. Dispositions
+ * are inherited as before (a run under nohup keeps SIGHUP ignored in its hooks),
+ * except SIGPIPE, which the signer's parent side ignores. 0, or -1 after logging. */
 static int hook_spawn(const char *cmd, char **argv, char **envp, const sigset_t *old,
 		      pid_t *pid)
 {
@@ -195,7 +196,7 @@ static int hook_spawn(const char *cmd, char **argv, char **envp, const sigset_t 
 		posix_spawn_file_actions_destroy(&fa);
 		return -1;
 	}
-	term_set(&dfl, 1);
+	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
 	err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (err == 0)
@@ -252,7 +253,7 @@ int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env
 		envp[ne++] = env_add[i];
 	/* Blocked before the spawn, so that neither SIGCHLD nor a term signal is
 	 * lost between the spawn and the wait. */
-	term_set(&block, 1);
+	wait_set(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	if (hook_spawn(cmd, argv, envp, &old, &pid) == 0)
 		rc = hook_supervise(cmd, pid, ho->timeout, &old);
