@@ -8,7 +8,7 @@
 #   BENCH_ROUNDS=7          interleaved rounds: A B C D first issuances, then
 #   BENCH_REUSE_REPS=3      times (A B C D reuse issuances), each from a fresh second
 #                           directory (reuse is cheap and bimodal: more samples)
-#   BENCH_CLIENTS="lego certbot uacme p11acme"   clients to compare (p11acme is skipped,
+#   BENCH_CLIENTS="lego certbot uacme dehydrated p11acme"   clients to compare (p11acme is skipped,
 #                           with a note, while its `issue --standalone` does not work)
 #   BENCH_FLEET=200         p11acme renewals per concurrency level in the fleet run (0 skips it)
 #   BENCH_FLEET_OTHERS=100  lego renewals per level, for comparison (0 skips lego)
@@ -30,7 +30,7 @@ fi
 . "$(dirname "$0")/../lib/harness.sh"
 BENCH_DIR="$TH_ROOT/tests/bench"
 ROUNDS=${BENCH_ROUNDS:-7}
-CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme p11acme"}
+CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme dehydrated p11acme"}
 REUSE_REPS=${BENCH_REUSE_REPS:-3}
 PARTS=" ${BENCH_PARTS:-rounds fleet signer} "
 part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
@@ -80,11 +80,12 @@ case " $CLIENTS " in *" p11acme "*)
 	fi ;;
 esac
 
-# ---------------------------------------------------------------- uacme's http-01 server
-# uacme has no standalone server. Its hook writes the key authorization into a webroot,
-# and nginx (started just before uacme's first issuance, stopped right after; not part of
-# the measurement, as a web server that is already running would not be) serves it on
-# the VA port.
+# ---------------------------------------------------------------- uacme's and dehydrated's http-01 server
+# uacme and dehydrated have no standalone server. They write the key authorization into
+# a webroot (uacme through its hook, dehydrated itself into WELLKNOWN), and nginx
+# (started just before their first issuance, stopped right after; not part of the
+# measurement, as a web server that is already running would not be) serves it on the
+# VA port.
 WEBROOT="$T/webroot"
 mkdir -p "$WEBROOT/.well-known/acme-challenge" "$T/nginx/logs"
 cat >"$T/nginx/nginx.conf" <<EOF
@@ -122,6 +123,11 @@ nginx_stop() {
 	done
 }
 export BENCH_WEBROOT="$WEBROOT"
+# webroot_client CLIENT CASE: 0 when this issuance needs nginx on the VA port.
+webroot_client() {
+	case "$1:$2" in uacme:first | dehydrated:first) return 0 ;; esac
+	return 1
+}
 
 # ---------------------------------------------------------------- the clients
 # client_cmd CLIENT CASE DIR NAME: print nothing, set CMD (array) for one issuance.
@@ -145,6 +151,17 @@ client_cmd() {
 				uacme "$S" "$dir" "$EMAIL" "$BENCH_DIR/uacme-hook.sh" "$name")
 		else
 			CMD=(uacme -t EC -a "$S" -c "$dir" -h "$BENCH_DIR/uacme-hook.sh" issue "$name")
+		fi ;;
+	dehydrated)
+		# its config file is its command line; written here, outside the measurement
+		mkdir -p "$dir"
+		printf 'CA="%s"\nCHALLENGETYPE="http-01"\nWELLKNOWN="%s"\nBASEDIR="%s"\nKEY_ALGO=prime256v1\nCONTACT_EMAIL=%s\n' \
+			"$S" "$WEBROOT/.well-known/acme-challenge" "$dir" "$EMAIL" >"$dir/config"
+		if [ "$case" = first ]; then
+			CMD=(sh -c 'dehydrated -f "$1" --register --accept-terms && exec dehydrated -f "$1" -c -d "$2"'
+				dehydrated "$dir/config" "$name")
+		else
+			CMD=(dehydrated -f "$dir/config" -c -d "$name")
 		fi ;;
 	p11acme)
 		local g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --key "$TH_KEY" --module "$TH_MODULE"
@@ -172,6 +189,7 @@ client_share() {
 	lego) cp -a "$from/accounts" "$to/" ;;
 	certbot) mkdir -p "$to/etc" && cp -a "$from/etc/accounts" "$to/etc/" ;;
 	uacme) mkdir -p "$to/private" && cp -a "$from/private/key.pem" "$to/private/" ;;
+	dehydrated) cp -a "$from/accounts" "$to/" ;;
 	p11acme) [ -d "$from/accounts" ] && cp -a "$from/accounts" "$to/" || true ;;
 	esac 2>/dev/null || th_log "$client: no account in $from to share (its first issuance failed?)"
 }
@@ -203,11 +221,11 @@ run_one() {
 	id="$client-$case-$round"
 	client_cmd "$client" "$case" "$dir" "$name"
 	mkdir -p "$dir"
-	[ "$client" = uacme ] && [ "$case" = first ] && nginx_start
+	webroot_client "$client" "$case" && nginx_start
 	before=$(wc -l <"$TH_PEBBLE_LOG")
 	$MEASURE $tree --log "$RAW/$id.log" "$RAW/$id.json" -- "${CMD[@]}"
 	after=$(wc -l <"$TH_PEBBLE_LOG")
-	[ "$client" = uacme ] && [ "$case" = first ] && nginx_stop
+	webroot_client "$client" "$case" && nginx_stop
 	sed -n "$((before + 1)),${after}p" "$TH_PEBBLE_LOG" >"$RAW/$id.pebble"
 	{ echo "=== $id $name"; grep -- '-> calling handler()' "$RAW/$id.pebble" || true; } >>"$RAW/requests.txt"
 	read -r reqs chal breakdown < <(count_requests "$RAW/$id.pebble")
@@ -328,6 +346,7 @@ env = {
   "versions": {"p11acme": sh("'$P11ACME_BIN' --version 2>&1 | head -n1") or "not built",
                "p11acme_git": sh("git -C '$TH_ROOT' rev-parse --short HEAD"),
                "lego": deb("lego"), "certbot": deb("certbot"), "uacme": deb("uacme"),
+               "dehydrated": deb("dehydrated"),
                "pebble": deb("pebble"), "softhsm2": deb("softhsm2"), "libp11": deb("libp11-3"),
                "python3": platform.python_version(), "nginx-light": deb("nginx-light")},
   "pebble_env": {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "100"},

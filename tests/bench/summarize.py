@@ -282,7 +282,9 @@ def markdown(s):
     L.append(f'Machine: {m.get("cpu", "?")}, {m.get("cores", "?")} cores, {m.get("mem_mib", "?")} MiB, '
              f'{m.get("os", "?")}, Linux {m.get("kernel", "?")}.')
     L.append(f'Versions: p11acme {v.get("p11acme", "?")} (git {v.get("p11acme_git", "?")}), lego {v.get("lego", "?")}, '
-             f'certbot {v.get("certbot", "?")}, uacme {v.get("uacme", "?")}, pebble {v.get("pebble", "?")}, '
+             f'certbot {v.get("certbot", "?")}, uacme {v.get("uacme", "?")}, '
+             + (f'dehydrated {v["dehydrated"]}, ' if v.get("dehydrated") else "") +
+             f'pebble {v.get("pebble", "?")}, '
              f'SoftHSM {v.get("softhsm2", "?")}, libp11 {v.get("libp11", "?")}.')
     if e.get("p11acme_skipped"):
         L.append("")
