@@ -3,13 +3,13 @@
 set terminal pngcairo size 1200,520 font "DejaVu Sans,10" noenhanced
 set output outfile
 dat = resdir . "/chart.dat"
-set multiplot layout 1,2 title "p11acme vs lego, certbot, uacme on a local Pebble (see docs/BENCHMARKS.md)"
+set multiplot layout 1,2 title "p11acme vs lego, certbot, uacme, dehydrated on a local Pebble (see docs/BENCHMARKS.md)"
 set style data histogram
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set grid ytics
-set key top left
+set key below
 set logscale y
 set ylabel "wall time, s (median, bars: min-max; log scale)"
 set title "Issuance wall time"
@@ -19,7 +19,7 @@ plot dat using 2:3:4:xtic(1) title "first issuance (http-01)" lc rgb "#4477aa", 
 unset logscale y
 set style histogram clustered gap 1
 set ylabel "MiB"
-set key top left
+set key below
 set yrange [0:*]
 set title "Peak RSS"
 plot dat using 8:xtic(1) title "first: largest process" lc rgb "#4477aa", \
