@@ -100,7 +100,34 @@ static unsigned char *eab_key_read(const char *path, size_t *len)
 	return key;
 }
 
-static int account_register(const struct globals *g, int argc, char **argv)
+/* What `account register` was asked for. */
+struct reg_opts {
+	char *contacts[MAX_EMAILS];   /* "mailto:..." */
+	size_t n_contacts;
+	int agree;
+	const char *eab_kid, *eab_file;
+};
+
+static void reg_opts_free(struct reg_opts *r)
+{
+	for (size_t i = 0; i < r->n_contacts; i++)
+		free(r->contacts[i]);
+}
+
+static int reg_email(struct reg_opts *r, const char *arg)
+{
+	if (!email_valid(arg))
+		return cli_usage_error("account", "--email: not an address: %s", arg);
+	if (r->n_contacts >= MAX_EMAILS)
+		return cli_usage_error("account", "at most %d --email", MAX_EMAILS);
+	if ((r->contacts[r->n_contacts] = xasprintf("mailto:%s", arg)) == NULL)
+		return EXIT_FAIL;
+	r->n_contacts++;
+	return EXIT_OK;
+}
+
+/* Parse register's options: -1 to go on, else the exit status. */
+static int reg_parse(int argc, char **argv, struct reg_opts *r)
 {
 	static const struct option opts[] = {
 		{ "email", required_argument, NULL, 'm' },
@@ -110,55 +137,50 @@ static int account_register(const struct globals *g, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *contacts[MAX_EMAILS] = { NULL };
-	size_t n_contacts = 0, eab_len = 0;
-	const char *eab_kid = NULL, *eab_file = NULL;
-	unsigned char *eab_key = NULL;
-	struct signer *signer = NULL;
-	struct acme a = { 0 };
-	struct acme_account acct = { 0 };
-	int c, agree = 0, rc = EXIT_USAGE;
+	int c, rc;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!email_valid(optarg)) {
-				rc = cli_usage_error("account", "--email: not an address: %s", optarg);
-				goto out;
-			}
-			if (n_contacts >= MAX_EMAILS) {
-				rc = cli_usage_error("account", "at most %d --email", MAX_EMAILS);
-				goto out;
-			}
-			if ((contacts[n_contacts++] = xasprintf("mailto:%s", optarg)) == NULL)
-				goto out;
+			if ((rc = reg_email(r, optarg)) != EXIT_OK)
+				return rc;
 			break;
-		case 'a': agree = 1; break;
-		case 'k': eab_kid = optarg; break;
-		case 'f': eab_file = optarg; break;
-		case 'h': account_usage(stdout); rc = EXIT_OK; goto out;
-		default: account_usage(stderr); goto out;
+		case 'a': r->agree = 1; break;
+		case 'k': r->eab_kid = optarg; break;
+		case 'f': r->eab_file = optarg; break;
+		case 'h': account_usage(stdout); return EXIT_OK;
+		default: account_usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		rc = cli_usage_error("account", "unexpected argument: %s", argv[optind]);
+	if (optind < argc)
+		return cli_usage_error("account", "unexpected argument: %s", argv[optind]);
+	if (!r->agree)
+		return cli_usage_error("account", "register needs --agree-tos (the CA's terms of service)");
+	if ((r->eab_kid == NULL) != (r->eab_file == NULL))
+		return cli_usage_error("account", "--eab-kid and --eab-hmac-key-file go together");
+	return -1;
+}
+
+static int account_register(const struct globals *g, int argc, char **argv)
+{
+	struct reg_opts r = { 0 };
+	size_t eab_len = 0;
+	unsigned char *eab_key = NULL;
+	struct signer *signer = NULL;
+	struct acme a = { 0 };
+	struct acme_account acct = { 0 };
+	int rc;
+
+	if ((rc = reg_parse(argc, argv, &r)) != -1)
 		goto out;
-	}
-	if (!agree) {
-		rc = cli_usage_error("account", "register needs --agree-tos (the CA's terms of service)");
-		goto out;
-	}
-	if ((eab_kid == NULL) != (eab_file == NULL)) {
-		rc = cli_usage_error("account", "--eab-kid and --eab-hmac-key-file go together");
-		goto out;
-	}
-	if (eab_file != NULL && (eab_key = eab_key_read(eab_file, &eab_len)) == NULL)
+	rc = EXIT_USAGE;
+	if (r.eab_file != NULL && (eab_key = eab_key_read(r.eab_file, &eab_len)) == NULL)
 		goto out;
 	if ((rc = cli_session(g, NULL, NULL, &signer, &a, 0)) != EXIT_OK)
 		goto out;
 	rc = EXIT_USAGE;
-	if (a.dir.eab_required && eab_kid == NULL) {
+	if (a.dir.eab_required && r.eab_kid == NULL) {
 		log_error("%s requires external account binding: give --eab-kid and "
 			  "--eab-hmac-key-file", g->server);
 		goto out;
@@ -166,13 +188,12 @@ static int account_register(const struct globals *g, int argc, char **argv)
 	if (a.dir.terms_of_service != NULL)
 		log_info("agreeing to the terms of service at %s", a.dir.terms_of_service);
 	rc = EXIT_FAIL;
-	if (acme_account_new(&a, contacts, n_contacts, eab_kid, eab_key, eab_len, &acct) != 0)
+	if (acme_account_new(&a, r.contacts, r.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
 		goto out;
 	log_info("account %s is %s", a.kid, acct.status);
 	rc = account_print(g, &a, &acct);
 out:
-	for (size_t i = 0; i < n_contacts; i++)
-		free(contacts[i]);
+	reg_opts_free(&r);
 	if (eab_key != NULL)
 		OPENSSL_cleanse(eab_key, eab_len);
 	free(eab_key);

@@ -165,64 +165,65 @@ static int replaces_valid(const char *s)
 }
 
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
-static int issue_parse(int argc, char **argv, struct issue_opts *o)
-{
-	enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
-	       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES };
-	static const struct option opts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "cert-name", required_argument, NULL, O_CN },
-		{ "webroot", required_argument, NULL, O_WEBROOT },
-		{ "standalone", no_argument, NULL, O_STANDALONE },
-		{ "http-port", required_argument, NULL, O_PORT },
-		{ "http-address", required_argument, NULL, O_ADDR },
-		{ "stateless", no_argument, NULL, O_STATELESS },
-		{ "dns-hook", required_argument, NULL, O_DNS },
-		{ "reuse-only", no_argument, NULL, O_REUSE },
-		{ "key-type", required_argument, NULL, O_KEYTYPE },
-		{ "cert-key", required_argument, NULL, O_CERTKEY },
-		{ "csr", required_argument, NULL, O_CSR },
-		{ "profile", required_argument, NULL, O_PROFILE },
-		{ "preferred-chain", required_argument, NULL, O_CHAIN },
-		{ "deploy-hook", required_argument, NULL, O_DEPLOY },
-		{ "replaces", required_argument, NULL, O_REPLACES },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, rc, http_opts = 0;
+enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
+       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES };
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
-		rc = EXIT_OK;
-		switch (c) {
-		case 'd': rc = add_name(o, optarg); break;
-		case O_CN: o->cert_name = optarg; break;
-		case O_WEBROOT: rc = set_solver(o, SOLVE_WEBROOT); o->solver.webroot = optarg; break;
-		case O_STANDALONE: rc = set_solver(o, SOLVE_STANDALONE); break;
-		case O_PORT:
-			http_opts = 1;
-			if (parse_port(optarg, &o->solver.http_port) != 0)
-				rc = cli_usage_error("issue", "--http-port: not a port: %s", optarg);
-			break;
-		case O_ADDR: http_opts = 1; o->solver.http_address = optarg; break;
-		case O_STATELESS: rc = set_solver(o, SOLVE_STATELESS); break;
-		case O_DNS: rc = set_solver(o, SOLVE_DNS); o->solver.dns_hook = optarg; break;
-		case O_REUSE: rc = set_solver(o, SOLVE_REUSE); break;
-		case O_KEYTYPE: o->key_type = optarg; break;
-		case O_CERTKEY: o->cert_key = optarg; break;
-		case O_CSR: o->csr_file = optarg; break;
-		case O_PROFILE: o->profile = optarg; break;
-		case O_CHAIN: o->preferred_chain = optarg; break;
-		case O_DEPLOY: o->deploy_hook = optarg; break;
-		case O_REPLACES: o->replaces = optarg; break;
-		case 'h': issue_usage(stdout); return -1;
-		default: issue_usage(stderr); return EXIT_USAGE;
-		}
-		if (rc != EXIT_OK)
-			return rc;
+static const struct option issue_opts_long[] = {
+	{ "domain", required_argument, NULL, 'd' },
+	{ "cert-name", required_argument, NULL, O_CN },
+	{ "webroot", required_argument, NULL, O_WEBROOT },
+	{ "standalone", no_argument, NULL, O_STANDALONE },
+	{ "http-port", required_argument, NULL, O_PORT },
+	{ "http-address", required_argument, NULL, O_ADDR },
+	{ "stateless", no_argument, NULL, O_STATELESS },
+	{ "dns-hook", required_argument, NULL, O_DNS },
+	{ "reuse-only", no_argument, NULL, O_REUSE },
+	{ "key-type", required_argument, NULL, O_KEYTYPE },
+	{ "cert-key", required_argument, NULL, O_CERTKEY },
+	{ "csr", required_argument, NULL, O_CSR },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "preferred-chain", required_argument, NULL, O_CHAIN },
+	{ "deploy-hook", required_argument, NULL, O_DEPLOY },
+	{ "replaces", required_argument, NULL, O_REPLACES },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option of issue; -1 to go on, else the exit status (-2 after --help). */
+static int issue_option(int c, struct issue_opts *o, int *http_opts)
+{
+	int rc = EXIT_OK;
+
+	switch (c) {
+	case 'd': rc = add_name(o, optarg); break;
+	case O_CN: o->cert_name = optarg; break;
+	case O_WEBROOT: rc = set_solver(o, SOLVE_WEBROOT); o->solver.webroot = optarg; break;
+	case O_STANDALONE: rc = set_solver(o, SOLVE_STANDALONE); break;
+	case O_PORT:
+		*http_opts = 1;
+		if (parse_port(optarg, &o->solver.http_port) != 0)
+			rc = cli_usage_error("issue", "--http-port: not a port: %s", optarg);
+		break;
+	case O_ADDR: *http_opts = 1; o->solver.http_address = optarg; break;
+	case O_STATELESS: rc = set_solver(o, SOLVE_STATELESS); break;
+	case O_DNS: rc = set_solver(o, SOLVE_DNS); o->solver.dns_hook = optarg; break;
+	case O_REUSE: rc = set_solver(o, SOLVE_REUSE); break;
+	case O_KEYTYPE: o->key_type = optarg; break;
+	case O_CERTKEY: o->cert_key = optarg; break;
+	case O_CSR: o->csr_file = optarg; break;
+	case O_PROFILE: o->profile = optarg; break;
+	case O_CHAIN: o->preferred_chain = optarg; break;
+	case O_DEPLOY: o->deploy_hook = optarg; break;
+	case O_REPLACES: o->replaces = optarg; break;
+	case 'h': issue_usage(stdout); return -2;
+	default: issue_usage(stderr); return EXIT_USAGE;
 	}
-	if (optind < argc)
-		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
+	return rc == EXIT_OK ? -1 : rc;
+}
+
+/* The options that only make sense together. */
+static int issue_check(const struct issue_opts *o, int http_opts)
+{
 	if (o->solver.kind == SOLVE_NONE)
 		return cli_usage_error("issue", "choose a solver: --webroot DIR, --standalone, "
 				       "--stateless, --dns-hook CMD or --reuse-only");
@@ -242,6 +243,19 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 	if (o->replaces != NULL && !replaces_valid(o->replaces))
 		return cli_usage_error("issue", "--replaces: not an ARI certID (base64url.base64url)");
 	return EXIT_OK;
+}
+
+static int issue_parse(int argc, char **argv, struct issue_opts *o)
+{
+	int c, rc, http_opts = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:h", issue_opts_long, NULL)) != -1)
+		if ((rc = issue_option(c, o, &http_opts)) != -1)
+			return rc == -2 ? -1 : rc;
+	if (optind < argc)
+		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
+	return issue_check(o, http_opts);
 }
 
 /* With --csr the names come from the CSR; -d, when given, must agree. */
