@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # Two hosts in network namespaces, scenario A (PEBBLE_AUTHZREUSE=100): the public
 # surrogate gets its certificate over http-01 (--standalone, which the VA reaches);
 # the internal host, which the VA cannot reach, gets one for the same name with

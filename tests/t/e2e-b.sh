@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # Two hosts in network namespaces, scenario B (PEBBLE_AUTHZREUSE=0): the surrogate is
 # a real nginx with the `http01-config nginx` snippet (no p11acme process serving).
 # The surrogate gets its own certificate with --stateless (nginx answers). On the
