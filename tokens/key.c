@@ -205,7 +205,7 @@ int tok_load_key(struct tok_ctx *c, const char *uri, EVP_PKEY **out)
 		rc = check_extractable(c, h, k, shown);
 	if (rc != TOK_OK)
 		goto out;
-	if (tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE) == 1)
+	if (log_verbosity >= LOG_DEBUG && tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE) == 1)
 		log_debug("%s: key '%s' needs the PIN for every signature (CKA_ALWAYS_AUTHENTICATE); "
 			  "it is given again from the PIN source", shown, k->label ? k->label : "");
 	/* right away: a later enumeration may move k */
