@@ -281,6 +281,7 @@ cp "$RAW/requests.txt" "$OUT/requests.txt"
 # and what each binary costs just to start, measured like the clients, in this run.
 th_log "memory floor (tests/bench/curl_floor.c; --version of p11acme and lego)"
 echo "variant,run,maxrss_kb,largest_anon_kb,largest_file_kb,rc" >"$RAW/floor.csv"
+head -c 32 /dev/urandom >"$T/floor-hash"
 floor_one() {
 	local variant=$1 run=$2 j="$RAW/floor-$1-$2.json"
 	shift 2
@@ -297,6 +298,11 @@ for r in $(seq 1 "$ROUNDS"); do
 	floor_one libcurl-get "$r" "$CURL_FLOOR" get "$S" "$CA"
 	case " $CLIENTS " in *" p11acme "*) floor_one p11acme-version "$r" "$P11ACME_BIN" --version ;; esac
 	case " $CLIENTS " in *" lego "*) floor_one lego-version "$r" lego --version ;; esac
+	# one ECDSA signature with the bench token's key through OpenSC's pkcs11-tool: what
+	# any process that signs with SoftHSM costs (p11acme's signer is such a process);
+	# 1234 is the fixture token's PIN (tests/lib/harness.sh), fine on argv here
+	floor_one softhsm-sign "$r" pkcs11-tool --module "$TH_MODULE" --token-label "$TH_TOKEN_LABEL" \
+		--login --pin 1234 --sign -m ECDSA --id 01 -i "$T/floor-hash" -o "$T/floor-sig"
 done
 cp "$RAW/floor.csv" "$OUT/floor.csv"
 

@@ -121,6 +121,7 @@ FLOOR_TITLES = {
     "libcurl-get": "one verified HTTPS GET of Pebble's directory with Debian's libcurl",
     "p11acme-version": "`p11acme --version`",
     "lego-version": "`lego --version`",
+    "softhsm-sign": "one ECDSA signature with SoftHSM (OpenSC's `pkcs11-tool --sign`, the bench token)",
 }
 
 
@@ -166,6 +167,10 @@ def memory_markdown(s):
             L.append(f'One HTTPS GET with libcurl alone peaks at {fmt_ratio(get / lego)} lego\'s reuse issuance; '
                      f'one third of lego is {lego / 3 / 1024:.1f} MiB. p11acme\'s client process is '
                      f'{fmt_ratio(me / get)} that floor ({(me - get) / 1024:+.1f} MiB).')
+        hsm = fl.get("softhsm-sign", {}).get("maxrss_kb")
+        if hsm and lego:
+            L.append(f'Any process that signs once with SoftHSM peaks at {hsm / 1024:.1f} MiB '
+                     f'({fmt_ratio(hsm / lego)} lego): the signer process cannot be below that either.')
     return L
 
 
