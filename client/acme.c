@@ -685,24 +685,22 @@ out:
 static int order_post(struct acme *a, char *const *names, size_t n_names,
 		      const char *profile, struct http_resp *r)
 {
-	char *payload = order_payload(names, n_names, profile, a->replaces);
-	int prc = ACME_POST_FAIL;
+	char *payload;
+	int prc;
 
-	if (payload == NULL)
-		return ACME_POST_FAIL;
-	prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
-	free(payload);
-	if (prc != ACME_POST_PROBLEM || a->replaces == NULL || !acme_resp_is(r, "alreadyReplaced"))
-		return prc;
-	log_warn("%s: the CA says certificate %s was already replaced; ordering without "
-		 "`replaces`", a->dir.new_order, a->replaces);
-	http_resp_free(r);
-	a->replaces = NULL;
-	if ((payload = order_payload(names, n_names, profile, NULL)) == NULL)
-		return ACME_POST_FAIL;
-	prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
-	free(payload);
-	return prc;
+	for (;;) {   /* twice at most: the second time without replaces */
+		if ((payload = order_payload(names, n_names, profile, a->replaces)) == NULL)
+			return ACME_POST_FAIL;
+		prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
+		free(payload);
+		if (prc != ACME_POST_PROBLEM || a->replaces == NULL ||
+		    !acme_resp_is(r, "alreadyReplaced"))
+			return prc;
+		log_warn("%s: the CA says certificate %s was already replaced; ordering without "
+			 "`replaces`", a->dir.new_order, a->replaces);
+		http_resp_free(r);
+		a->replaces = NULL;
+	}
 }
 
 int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,

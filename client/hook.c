@@ -50,18 +50,14 @@ static int env_dropped(const char *e, const char *pin_env)
 	return 0;
 }
 
-/* The signals that end p11acme: while a hook runs they are passed on to its
- * process group first, so that neither outlives the other. */
-static const int term_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
 #define HOOK_KILL_GRACE_S 5   /* after SIGTERM to a hook's group, before SIGKILL */
 
-/* The term signals and SIGCHLD: what hook_wait waits for. */
+/* What hook_wait waits for: SIGCHLD, and the signals that end p11acme (term_sigset),
+ * which are passed on to the hook's process group first, so that neither outlives
+ * the other. */
 static void wait_set(sigset_t *set)
 {
-	sigemptyset(set);
-	for (size_t i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
-		sigaddset(set, term_signals[i]);
+	term_sigset(set);
 	sigaddset(set, SIGCHLD);
 }
 

@@ -62,7 +62,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	logmsg(LOG_DEBUG, "http01: libmicrohttpd: %s", buf);
+	log_debug("http01: libmicrohttpd: %s", buf);
 }
 
 /* Copy at most LOG_PATH_MAX bytes of s, escaping anything that is not printable
@@ -127,7 +127,7 @@ static void log_request(struct MHD_Connection *conn, const char *method, const c
 	log_escape(m, sizeof(m), method);
 	log_escape(path, sizeof(path), url);
 	peer_name(conn, peer, sizeof(peer));
-	logmsg(LOG_INFO, "http01: %s %s %u %s", m, path, status, peer);
+	log_info("http01: %s %s %u %s", m, path, status, peer);
 }
 
 static int token_known(struct http01_server *s, const char *token)
@@ -319,7 +319,7 @@ struct http01_server *http01_start(const char *addr, int port, const char *thumb
 		http01_stop(s);
 		return NULL;
 	}
-	logmsg(LOG_INFO, "http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
+	log_info("http01: listening on %s port %d (%s)", addr == NULL ? "every address" : addr,
 		 port, stateless ? "stateless: any token" : "this order's tokens");
 	return s;
 }
@@ -331,14 +331,14 @@ int http01_add_token(struct http01_server *s, const char *token)
 	int rc = -1;
 
 	if (s == NULL || !b64url_valid(token, TOKEN_MAX)) {
-		logmsg(LOG_ERROR, "http01: refusing a malformed challenge token");
+		log_error("http01: refusing a malformed challenge token");
 		return -1;
 	}
 	if ((copy = strdup(token)) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->lock);
 	if (s->n_tokens >= MAX_TOKENS) {
-		logmsg(LOG_ERROR, "http01: too many challenge tokens");
+		log_error("http01: too many challenge tokens");
 		goto out;
 	}
 	grown = realloc(s->tokens, (s->n_tokens + 1) * sizeof(*grown));
@@ -467,7 +467,7 @@ static int wait_for_stop(const sigset_t *set)
 
 	if (sigwait(set, &sig) != 0)
 		return -1;
-	logmsg(LOG_INFO, "serve-http01: signal %d, stopping", sig);
+	log_info("serve-http01: signal %d, stopping", sig);
 	return 0;
 }
 
@@ -513,7 +513,7 @@ int cmd_serve_http01(const struct globals *g, int argc, char **argv)
 	rc = EXIT_FAIL;
 	srv = http01_start(addr, port, thumbprint, 1);
 	if (srv != NULL) {
-		logmsg(LOG_INFO, "serve-http01: thumbprint %s", thumbprint);
+		log_info("serve-http01: thumbprint %s", thumbprint);
 		rc = wait_for_stop(&set) == 0 ? EXIT_OK : EXIT_FAIL;
 		http01_stop(srv);
 	}

@@ -189,7 +189,8 @@ static const struct option issue_opts_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* One option of issue; -1 to go on, else the exit status (-2 after --help). */
+/* One option of issue: EXIT_OK to go on, -1 after --help (printed), else the exit
+ * status. */
 static int issue_option(int c, struct issue_opts *o, int *http_opts)
 {
 	int rc = EXIT_OK;
@@ -215,10 +216,10 @@ static int issue_option(int c, struct issue_opts *o, int *http_opts)
 	case O_CHAIN: o->preferred_chain = optarg; break;
 	case O_DEPLOY: o->deploy_hook = optarg; break;
 	case O_REPLACES: o->replaces = optarg; break;
-	case 'h': issue_usage(stdout); return -2;
+	case 'h': issue_usage(stdout); return -1;
 	default: issue_usage(stderr); return EXIT_USAGE;
 	}
-	return rc == EXIT_OK ? -1 : rc;
+	return rc;
 }
 
 /* The options that only make sense together. */
@@ -251,8 +252,8 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "d:h", issue_opts_long, NULL)) != -1)
-		if ((rc = issue_option(c, o, &http_opts)) != -1)
-			return rc == -2 ? -1 : rc;
+		if ((rc = issue_option(c, o, &http_opts)) != EXIT_OK)
+			return rc;
 	if (optind < argc)
 		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
 	return issue_check(o, http_opts);

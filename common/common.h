@@ -6,6 +6,7 @@
 #ifndef P11ACME_COMMON_H
 #define P11ACME_COMMON_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -59,6 +60,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* 1 when process pid no longer exists (not this process): its temporaries are stale. */
 int pid_is_gone(long pid);
+
+/* The signals that end p11acme: SIGINT, SIGTERM, SIGHUP and SIGQUIT. The token
+ * layer holds them across token-file rewrites; hooks get them passed on. */
+void term_sigset(sigset_t *set);
 
 /* mkdir -p with the given mode for each created component. 0 or -1 (errno). */
 int mkdir_p(const char *path, mode_t mode);

@@ -104,11 +104,7 @@ void tok_hold_signals(sigset_t *old)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	term_sigset(&set);
 	sigprocmask(SIG_BLOCK, &set, old);
 }
 
