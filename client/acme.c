@@ -26,14 +26,6 @@
 #define POLL_MAX_MS 1600
 #define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static void log_retry_at(const char *what, long secs)
 {
 	time_t t = time(NULL) + secs;
@@ -44,61 +36,6 @@ static void log_retry_at(const char *what, long secs)
 	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	log_error("%s: the CA asks to wait %ld s, past the deadline (--timeout); "
 		  "try again after %s", what, secs, buf);
-}
-
-char *url_host(const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL, *res = NULL;
-
-	if (u == NULL)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto out;
-	/* The port only when given, so a file name matches what the user typed. */
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL)
-		res = xasprintf("%s:%s", host, port);
-	else
-		res = strdup(host);
-	/* It becomes a directory name: refuse separators and dot names. */
-	if (res != NULL && (strchr(res, '/') != NULL || res[0] == '.' || res[0] == '\0')) {
-		free(res);
-		res = NULL;
-	}
-out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return res;
-}
-
-/* The scheme, host and port of url (default port filled in), or NULL. */
-static char *url_origin(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *res = NULL;
-
-	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-		res = xasprintf("%s://%s:%s", scheme, host, port);
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return res;
-}
-
-int url_same_origin(const char *server, const char *url)
-{
-	char *a = url_origin(server), *b = url_origin(url);
-	int same = a != NULL && b != NULL && strcasecmp(a, b) == 0;
-
-	free(a);
-	free(b);
-	return same;
 }
 
 /* Signed requests go only where the directory is: a CA document that names another

@@ -119,10 +119,4 @@ char *acme_keyauth(const struct acme *a, const char *token);
 /* base64url(SHA-256(keyauth)) for dns-01 (malloc'd). */
 char *acme_dns_txt(const char *keyauth);
 
-/* Host[:port] of a URL, for file names (malloc'd); NULL if unusable. */
-char *url_host(const char *url);
-
-/* 1 when url has the same scheme, host and port as server (the directory URL). */
-int url_same_origin(const char *server, const char *url);
-
 #endif

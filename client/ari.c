@@ -1,8 +1,8 @@
 /*
  * client/ari.c: RFC 9773 ACME Renewal Information and the certificate facts
- * renew decides on (renew.h).
+ * renew decides on (ari.h).
  */
-#include "client/renew.h"
+#include "client/ari.h"
 
 #include <ctype.h>
 #include <errno.h>

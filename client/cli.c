@@ -22,10 +22,21 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+struct signer_config cli_signer_config(const struct globals *g)
+{
+	struct signer_config cfg = { 0 };
+
+	cfg.key_uri = g->key_uri;
+	cfg.module = g->module;
+	cfg.pin_source = g->pin_source;
+	cfg.allow_extractable = g->allow_extractable;
+	return cfg;
+}
+
 int cli_signer_start(const struct globals *g, const char *new_key_uri,
 		     const char *cert_key_uri, struct signer **out)
 {
-	struct signer_config cfg = { 0 };
+	struct signer_config cfg = cli_signer_config(g);
 	int rc;
 
 	*out = NULL;
@@ -33,12 +44,8 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 		log_error("no account key: give --key URI or set P11ACME_KEY");
 		return EXIT_USAGE;
 	}
-	cfg.key_uri = g->key_uri;
 	cfg.new_key_uri = new_key_uri;
 	cfg.cert_key_uri = cert_key_uri;
-	cfg.module = g->module;
-	cfg.pin_source = g->pin_source;
-	cfg.allow_extractable = g->allow_extractable;
 	rc = signer_start(&cfg, out);
 	if (rc == SIGNER_OK)
 		return EXIT_OK;
@@ -60,33 +67,4 @@ int cli_session(const struct globals *g, const char *new_key_uri, const char *ce
 	if (need_account && acme_account_find(a) != 0)
 		return EXIT_FAIL;
 	return EXIT_OK;
-}
-
-char *uri_without_pin(const char *uri)
-{
-	char *out = NULL, *p, *q, *end;
-
-	if (uri == NULL || (out = strdup(uri)) == NULL)
-		return NULL;
-	/* RFC 7512 query attributes are separated by '&' after '?'. */
-	if ((q = strchr(out, '?')) == NULL)
-		return out;
-	for (p = q + 1; *p != '\0';) {
-		end = strchr(p, '&');
-		if (strncmp(p, "pin-value=", 10) == 0) {
-			if (end != NULL)
-				memmove(p, end + 1, strlen(end + 1) + 1);
-			else
-				*p = '\0';
-			continue;
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-	/* Tidy a trailing '&' or a bare '?'. */
-	end = out + strlen(out);
-	while (end > out && (end[-1] == '&' || end[-1] == '?') && end - 1 >= q)
-		*--end = '\0';
-	return out;
 }

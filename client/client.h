@@ -1,15 +1,22 @@
 /*
  * client/: the ACME protocol (libcurl + cJSON) and the p11acme command line.
- * Talks to the account key only through signer/signer.h.
- * This header holds the contracts shared between client/ files, grouped by file.
- * A file that grows a bigger internal API gets its own client/NAME.h.
+ * Talks to the account key only through signer/signer.h. docs/ARCHITECTURE.md
+ * describes the layers and the data flow.
+ *
+ * This header holds what every client file shares (exit status, global options)
+ * and the command entry points. Each other module has its own header:
+ *   acme.h (acme.c), ari.h (ari.c), certkey.h (certkey.c), cli.h (cli.c),
+ *   hook.h (hook.c), http.h (http.c), http01.h (http01.c), issue.h (issue.c),
+ *   parse.h (parse.c), renewal.h (renewal.c), solve.h (solve.c), store.h (store.c).
+ * The command files account.c, keycmd.c, renew.c, revoke.c and main.c (which
+ * dispatches) have no contract beyond their cmd_* entry point below.
  */
 #ifndef P11ACME_CLIENT_H
 #define P11ACME_CLIENT_H
 
 #include "signer/signer.h"
 
-/* Exit status: a contract (DESIGN.md, man page, scripts). */
+/* Exit status: a contract (docs/ARCHITECTURE.md, man page, scripts). */
 enum exit_status {
 	EXIT_OK = 0,             /* issued, renewed, or not yet due */
 	EXIT_FAIL = 1,           /* failure */
@@ -36,26 +43,12 @@ struct globals {
 
 /* Command entry points: argv[0] is the command name; options follow.
  * Each returns an enum exit_status. main.c dispatches to them. */
-int cmd_account(const struct globals *g, int argc, char **argv);
-int cmd_issue(const struct globals *g, int argc, char **argv);
-int cmd_revoke(const struct globals *g, int argc, char **argv);
-int cmd_key(const struct globals *g, int argc, char **argv);
-int cmd_serve_http01(const struct globals *g, int argc, char **argv); /* http01.c */
+int cmd_account(const struct globals *g, int argc, char **argv);       /* account.c */
+int cmd_issue(const struct globals *g, int argc, char **argv);         /* issue.c */
+int cmd_renew(const struct globals *g, int argc, char **argv);         /* renew.c */
+int cmd_revoke(const struct globals *g, int argc, char **argv);        /* revoke.c */
+int cmd_key(const struct globals *g, int argc, char **argv);           /* keycmd.c */
+int cmd_serve_http01(const struct globals *g, int argc, char **argv);  /* http01.c */
 int cmd_http01_config(const struct globals *g, int argc, char **argv); /* http01.c */
-int cmd_renew(const struct globals *g, int argc, char **argv);        /* renew.c */
-
-/* ---- http01.c: the built-in http-01 responder (libmicrohttpd) ----
- * Used by `issue --standalone` (answers only the tokens it was given) and by
- * `serve-http01` (answers any valid token with token.thumbprint, stateless). */
-struct http01_server;
-
-/* Start listening on addr (NULL = every address, IPv4 and IPv6) and port.
- * thumbprint is the account key's RFC 7638 thumbprint. When stateless is 0, only
- * tokens added with http01_add_token are answered. Returns NULL after logging. */
-struct http01_server *http01_start(const char *addr, int port, const char *thumbprint,
-				   int stateless);
-/* Allow one token (already validated as base64url). 0 or -1. */
-int http01_add_token(struct http01_server *s, const char *token);
-void http01_stop(struct http01_server *s);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * client/hook.c: running dns-01 and deploy hooks (cli.h).
+ * client/hook.c: running dns-01 and deploy hooks (hook.h).
  */
-#include "client/cli.h"
+#include "client/hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,16 +20,9 @@ extern char **environ;
 
 #define HOOK_MAX_ENV 4096
 
-static const char *pin_env_name(const char *pin_source)
-{
-	if (pin_source != NULL && strncmp(pin_source, "env:", 4) == 0)
-		return pin_source + 4;
-	return NULL;
-}
-
 struct hook_opts hook_opts_of(const struct globals *g)
 {
-	struct hook_opts ho = { pin_env_name(g->pin_source), g->hook_timeout };
+	struct hook_opts ho = { signer_pin_source_env(g->pin_source), g->hook_timeout };
 
 	return ho;
 }
@@ -120,14 +113,13 @@ static int group_alive(pid_t pgid)
  * hook's children may outlive it, or ignore sig. Returns that term signal, or 0. */
 static int hook_kill(pid_t pid, int sig, int *status)
 {
-	const struct timespec tick = { 0, 50 * 1000 * 1000 };
 	double end = now_s() + HOOK_KILL_GRACE_S;
 	int other = 0, r;
 
 	kill(-pid, sig);
 	r = hook_wait(pid, HOOK_KILL_GRACE_S, status, &other);
 	while (r == WAIT_ENDED && group_alive(pid) && now_s() < end)
-		nanosleep(&tick, NULL);
+		sleep_ms(50);
 	if (group_alive(pid))
 		kill(-pid, SIGKILL);
 	if (r != WAIT_ENDED)

@@ -273,3 +273,60 @@ int http_post(struct http *h, const char *url, const char *body, const char *acc
 {
 	return perform(h, M_POST, url, body, accept, r);
 }
+
+/* ---- URLs ---- */
+
+char *url_host(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *res = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* The port only when given, so a file name matches what the user typed. */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL)
+		res = xasprintf("%s:%s", host, port);
+	else
+		res = strdup(host);
+	/* It becomes a directory name: refuse separators and dot names. */
+	if (res != NULL && (strchr(res, '/') != NULL || res[0] == '.' || res[0] == '\0')) {
+		free(res);
+		res = NULL;
+	}
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return res;
+}
+
+/* The scheme, host and port of url (default port filled in), or NULL. */
+static char *url_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *res = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		res = xasprintf("%s://%s:%s", scheme, host, port);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return res;
+}
+
+int url_same_origin(const char *server, const char *url)
+{
+	char *a = url_origin(server), *b = url_origin(url);
+	int same = a != NULL && b != NULL && strcasecmp(a, b) == 0;
+
+	free(a);
+	free(b);
+	return same;
+}

@@ -38,4 +38,10 @@ int http_post(struct http *h, const char *url, const char *body, const char *acc
 
 void http_resp_free(struct http_resp *r);
 
+/* Host[:port] of a URL, for file names (malloc'd); NULL if unusable. */
+char *url_host(const char *url);
+
+/* 1 when url has the same scheme, host and port as server (the directory URL). */
+int url_same_origin(const char *server, const char *url);
+
 #endif

@@ -10,7 +10,9 @@
  * Nothing here touches the key: the thumbprint is computed once, through the signer,
  * or given on the command line so that the surrogate host needs no token at all.
  */
-#include "client/client.h"
+#include "client/http01.h"
+
+#include "client/cli.h"
 #include "common/common.h"
 
 #include <arpa/inet.h>
@@ -399,10 +401,7 @@ static int account_thumbprint(const struct globals *g, const char *given, char *
 		log_error("no account key: give --key URI (or P11ACME_KEY), or --thumbprint");
 		return EXIT_USAGE;
 	}
-	cfg.key_uri = g->key_uri;
-	cfg.module = g->module;
-	cfg.pin_source = g->pin_source;
-	cfg.allow_extractable = g->allow_extractable;
+	cfg = cli_signer_config(g);
 	rc = signer_start(&cfg, &sg);
 	if (rc == SIGNER_OK)
 		rc = signer_thumbprint(sg, SIGNER_KEY_ACCOUNT, out);

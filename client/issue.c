@@ -603,7 +603,7 @@ static int issue_record(struct issue *is)
 {
 	struct issue_opts *o = is->o;
 	struct conf_kv kv[MAX_NAMES + 20];
-	char *key = uri_without_pin(is->g->key_uri), *ck = uri_without_pin(o->cert_key);
+	char *key = uri_redact_pin(is->g->key_uri, NULL), *ck = uri_redact_pin(o->cert_key, NULL);
 	char port[16] = "", timeout[16];
 	size_t n = 0;
 	int rc;

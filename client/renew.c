@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "client/ari.h"
 #include "client/cli.h"
-#include "client/renew.h"
 #include "client/store.h"
 #include "common/common.h"
 
@@ -386,14 +386,6 @@ static void conf_restore_hook(const char *config_dir, const char *name, const ch
 }
 
 /* ---- locking ---- */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* flock renewal/.<name>.lock, waiting up to wait_s. Returns the locked fd (close
  * it to unlock), -2 when another run still held it at the end (logged), -1 on an

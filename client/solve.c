@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/cli.h"
+#include "client/hook.h"
+#include "client/http01.h"
 #include "common/common.h"
 
 #define SOLVER_MAX 100

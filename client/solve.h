@@ -8,7 +8,7 @@
 #define P11ACME_CLIENT_SOLVE_H
 
 #include "client/acme.h"
-#include "client/cli.h"
+#include "client/hook.h"
 
 enum solver_kind {
 	SOLVE_NONE = 0,

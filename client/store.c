@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-#include "client/acme.h"
+#include "client/http.h"
 #include "common/common.h"
 
 #define ACCOUNT_FILE_MAX 65536

@@ -1,12 +1,12 @@
 /*
- * client/renew.h: contracts between renew.c (the `renew` command: due-ness,
- * locking, repeating `issue` from renewal/<name>.conf) and ari.c (RFC 9773
- * ACME Renewal Information: certID, renewalInfo fetch, window placement).
+ * client/ari.h: RFC 9773 ACME Renewal Information (ari.c): certID, renewalInfo
+ * fetch, window placement, and the facts of the live certificate that the renew
+ * command decides on.
  *
  * Functions return 0, or -1 after logging, unless said otherwise.
  */
-#ifndef P11ACME_CLIENT_RENEW_H
-#define P11ACME_CLIENT_RENEW_H
+#ifndef P11ACME_CLIENT_ARI_H
+#define P11ACME_CLIENT_ARI_H
 
 #include <stdint.h>
 #include <time.h>

@@ -1,75 +1,14 @@
 /*
- * client/misc.c: p11acme revoke, and p11acme key generate|show.
+ * client/keycmd.c: p11acme key generate|show (cmd_key in client.h). Both run in a
+ * signer child: this process never loads the module or reads the PIN.
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "client/certkey.h"
 #include "client/cli.h"
 #include "common/common.h"
-
-static void revoke_usage(FILE *f)
-{
-	fprintf(f,
-"usage: p11acme [global options] revoke --cert FILE [--reason CODE]\n"
-"\n"
-"Revoke a certificate issued to this account (signed with the account key).\n"
-"CODE is an RFC 5280 reason code: 0 unspecified, 1 keyCompromise,\n"
-"3 affiliationChanged, 4 superseded, 5 cessationOfOperation (7 is not allowed).\n");
-}
-
-int cmd_revoke(const struct globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "cert", required_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cert = NULL;
-	unsigned char *der = NULL;
-	size_t der_len = 0;
-	struct signer *signer = NULL;
-	struct acme a = { 0 };
-	int c, reason = -1, rc = EXIT_USAGE;
-	char *end;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cert = optarg; break;
-		case 'r':
-			reason = (int)strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || reason < 0 || reason > 10 || reason == 7)
-				return cli_usage_error("revoke", "--reason: not an RFC 5280 reason code: %s",
-						       optarg);
-			break;
-		case 'h': revoke_usage(stdout); return EXIT_OK;
-		default: revoke_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("revoke", "unexpected argument: %s", argv[optind]);
-	if (cert == NULL)
-		return cli_usage_error("revoke", "revoke needs --cert FILE");
-	if (cert_load_der(cert, &der, &der_len) != 0)
-		goto out;
-	if ((rc = cli_session(g, NULL, NULL, &signer, &a, 1)) != EXIT_OK)
-		goto out;
-	rc = EXIT_FAIL;
-	if (acme_revoke(&a, der, der_len, reason) != 0)
-		goto out;
-	log_info("%s: revoked", cert);
-	rc = EXIT_OK;
-out:
-	OPENSSL_free(der);
-	acme_close(&a);
-	signer_stop(signer);
-	return rc;
-}
 
 static void key_usage(FILE *f)
 {
@@ -106,10 +45,7 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	}
 	if (strcmp(sub, "generate") != 0 && strcmp(sub, "show") != 0)
 		return cli_usage_error("key", "unknown subcommand '%s'", sub);
-	cfg.key_uri = g->key_uri;
-	cfg.module = g->module;
-	cfg.pin_source = g->pin_source;
-	cfg.allow_extractable = g->allow_extractable;
+	cfg = cli_signer_config(g);
 	optind = 0;
 	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
 		switch (c) {

@@ -1,0 +1,36 @@
+/*
+ * client/hook.h: the hook runner (hook.c). Deploy hooks (issue, renew) and dns-01
+ * hooks (solve.c) run through hook_run(), which keeps the PIN and P11ACME_*
+ * configuration out of their environment and bounds their run time.
+ */
+#ifndef P11ACME_CLIENT_HOOK_H
+#define P11ACME_CLIENT_HOOK_H
+
+#include <stddef.h>
+
+#include "client/client.h"
+
+/* What every hook run shares: the PIN source variable to keep from the hook's
+ * environment (env:NAME of --pin-source, may be NULL) and the time limit. */
+struct hook_opts {
+	const char *pin_env;
+	int timeout;            /* seconds, --hook-timeout; 0: none */
+};
+
+/* Run `/bin/sh -c 'CMD "$@"' p11acme-hook ARGS...`: CMD is the administrator's
+ * command line; args are positional parameters and are never interpolated into it.
+ * env_add entries ("NAME=value") are added to a copy of the environment, from which
+ * every P11ACME_* variable and the PIN source variable are removed first. The hook
+ * runs in a process group of its own; when ho->timeout seconds pass, the group gets
+ * SIGTERM, then SIGKILL 5 s later; a SIGINT, SIGTERM, SIGHUP or SIGQUIT that
+ * p11acme gets meanwhile goes to the group first, then ends p11acme as usual. The
+ * hook's stdout goes to our stderr, so that our stdout carries only results.
+ * Returns the exit status (0..255), or -1 after logging (also when the hook died
+ * from a signal or ran out of time). */
+int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
+	     size_t n_env, const struct hook_opts *ho);
+
+/* The hook_opts of these globals. */
+struct hook_opts hook_opts_of(const struct globals *g);
+
+#endif
