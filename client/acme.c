@@ -424,7 +424,7 @@ int acme_account_find(struct acme *a)
 	}
 	if (lrc != 0)
 		goto out;
-	if (acct.status == NULL || strcmp(acct.status, "valid") != 0) {
+	if (acct.state != ACME_ST_VALID) {
 		log_error("%s: account is %s", a->kid, acct.status ? acct.status : "not valid");
 		goto out;
 	}
@@ -551,7 +551,7 @@ int acme_account_deactivate(struct acme *a)
 	if (post_expect(a, a->kid, a->kid, "{\"status\":\"deactivated\"}", 0, NULL, &r) != 0)
 		goto out;
 	if (acme_account_parse(r.body, r.len, &acct) != 0 ||
-	    strcmp(acct.status, "deactivated") != 0) {
+	    acct.state != ACME_ST_DEACTIVATED) {
 		log_error("%s: the CA did not confirm the deactivation", a->kid);
 		goto out;
 	}
@@ -749,7 +749,7 @@ static int order_poll(struct acme *a, const char *url, long ms, int pause_first,
 		acme_order_free(o);
 		if (poll_once(a, url, &ra, order_parse_cb, o) != 0)
 			goto out;
-		if (strcmp(o->status, "pending") != 0 && strcmp(o->status, "processing") != 0)
+		if (o->state != ACME_ST_PENDING && o->state != ACME_ST_PROCESSING)
 			break;
 		if (poll_pause(a, url, ra, &ms) != 0)
 			goto out;
@@ -792,7 +792,7 @@ int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z)
 		acme_authz_free(z);
 		if (poll_once(a, url, &ra, authz_parse_cb, z) != 0)
 			goto out;
-		if (strcmp(z->status, "pending") != 0)
+		if (z->state != ACME_ST_PENDING)
 			break;
 		if (poll_pause(a, url, ra, &ms) != 0)
 			goto out;

@@ -419,13 +419,10 @@ static int parse_listen(const char *arg, char **addr, int *port)
 	struct sockaddr_storage ss;
 	const char *colon = strrchr(arg, ':');
 	const char *p = colon != NULL ? colon + 1 : arg;
-	char *end = NULL;
 	long n;
 
 	*addr = NULL;
-	errno = 0;
-	n = strtol(p, &end, 10);
-	if (*p == '\0' || *end != '\0' || errno != 0 || n < 1 || n > 65535)
+	if (parse_long(p, 1, 65535, &n) != 0)
 		return -1;
 	*port = (int)n;
 	if (colon == NULL || colon == arg || (colon == arg + 1 && arg[0] == '*'))

@@ -141,10 +141,9 @@ static int set_solver(struct issue_opts *o, enum solver_kind k)
 
 static int parse_port(const char *s, int *port)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535)
+	if (parse_long(s, 1, 65535, &v) != 0)
 		return -1;
 	*port = (int)v;
 	return 0;
@@ -334,12 +333,12 @@ static int issue_authz_prepare(struct issue *is, struct solver *s, char **chall_
 		acme_authz_free(&z);
 		if (acme_authz_get(&is->a, url, &z) != 0)
 			goto out;
-		if (strcmp(z.status, "valid") == 0) {
+		if (z.state == ACME_ST_VALID) {
 			log_info("%s%s: authorization valid, reused", z.wildcard ? "*." : "",
 				 z.ident.value);
 			continue;
 		}
-		if (strcmp(z.status, "pending") != 0) {
+		if (z.state != ACME_ST_PENDING) {
 			authz_report(&z);
 			goto out;
 		}
@@ -377,7 +376,7 @@ static int issue_authz_validate(struct issue *is, struct solver *s, char **chall
 		acme_authz_free(&z);
 		if (acme_authz_wait(&is->a, authz_urls[i], &z) != 0)
 			goto out;
-		if (strcmp(z.status, "valid") != 0) {
+		if (z.state != ACME_ST_VALID) {
 			authz_report(&z);
 			solver_result(s, authz_urls[i], 0);
 			goto out;
@@ -398,7 +397,7 @@ static int issue_authorize(struct issue *is)
 	size_t n = 0;
 	int rc = EXIT_FAIL;
 
-	if (strcmp(is->order.status, "ready") == 0) {
+	if (is->order.state == ACME_ST_READY) {
 		issue_authz_all_valid(is);
 		return EXIT_OK;
 	}
@@ -461,10 +460,10 @@ static int issue_finalize(struct issue *is)
 
 	/* A "ready" order (from newOrder, all authorizations reused) needs no second
 	 * look; after solving challenges it is fetched until it leaves "pending". */
-	if (strcmp(is->order.status, "ready") != 0 &&
+	if (is->order.state != ACME_ST_READY &&
 	    acme_order_wait(&is->a, is->order_url, &is->order) != 0)
 		return EXIT_FAIL;
-	if (strcmp(is->order.status, "ready") != 0)
+	if (is->order.state != ACME_ST_READY)
 		return order_failed(is, "ready");
 	if (issue_csr(is) != EXIT_OK || (finalize = strdup(is->order.finalize)) == NULL)
 		goto out;
@@ -472,10 +471,10 @@ static int issue_finalize(struct issue *is)
 	if (acme_order_finalize(&is->a, finalize, is->csr, is->csr_len, &is->order,
 				&retry_after) != 0)
 		goto out;
-	if (strcmp(is->order.status, "valid") != 0 &&
+	if (is->order.state != ACME_ST_VALID &&
 	    acme_order_wait_issued(&is->a, is->order_url, retry_after, &is->order) != 0)
 		goto out;
-	if (strcmp(is->order.status, "valid") != 0 || is->order.certificate == NULL) {
+	if (is->order.state != ACME_ST_VALID || is->order.certificate == NULL) {
 		rc = order_failed(is, "valid with a certificate");
 		goto out;
 	}

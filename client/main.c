@@ -60,10 +60,9 @@ static int env_flag(const char *name)
 /* Seconds from min to 86400 (one day). */
 static int parse_timeout(const char *s, int min, int *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	if (*s == '\0' || *end != '\0' || v < min || v > 86400)
+	if (parse_long(s, min, 86400, &v) != 0)
 		return -1;
 	*out = (int)v;
 	return 0;

@@ -7,9 +7,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+
+#include "common/common.h"
 
 /* cJSON keeps a decoded "\u0000" inside a C string, which would silently cut it
  * (a token "abc\u0000/../x" would read as "abc"). No ACME document needs one, and
@@ -259,6 +262,7 @@ int acme_account_parse(const char *buf, size_t len, struct acme_account *out)
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");
+	out->state = acme_status_of(out->status);
 	out->orders = jstr(root, "orders");
 	if (out->status == NULL ||
 	    jstrarray(root, "contact", &out->contacts, &out->n_contacts) != 0)
@@ -279,6 +283,23 @@ void acme_account_free(struct acme_account *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* ---- status ---- */
+
+enum acme_status acme_status_of(const char *s)
+{
+	static const char *const names[] = {
+		[ACME_ST_PENDING] = "pending", [ACME_ST_READY] = "ready",
+		[ACME_ST_PROCESSING] = "processing", [ACME_ST_VALID] = "valid",
+		[ACME_ST_INVALID] = "invalid", [ACME_ST_DEACTIVATED] = "deactivated",
+		[ACME_ST_EXPIRED] = "expired", [ACME_ST_REVOKED] = "revoked",
+	};
+
+	for (size_t i = 1; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum acme_status)i;
+	return ACME_ST_UNKNOWN;
+}
+
 /* ---- order ---- */
 
 int acme_order_parse(const char *buf, size_t len, struct acme_order *out)
@@ -291,6 +312,7 @@ int acme_order_parse(const char *buf, size_t len, struct acme_order *out)
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");
+	out->state = acme_status_of(out->status);
 	out->expires = jstr(root, "expires");
 	out->finalize = jstr(root, "finalize");
 	out->certificate = jstr(root, "certificate");
@@ -346,6 +368,7 @@ static int challenge_from_json(const cJSON *obj, struct acme_challenge *out)
 	out->type = jstr(obj, "type");
 	out->url = jstr(obj, "url");
 	out->status = jstr(obj, "status");
+	out->state = acme_status_of(out->status);
 	out->token = jstr(obj, "token");
 	if (out->type == NULL || out->url == NULL || out->status == NULL)
 		return -1;
@@ -385,6 +408,7 @@ int acme_authz_parse(const char *buf, size_t len, struct acme_authz *out)
 	if (!cJSON_IsObject(root))
 		goto out;
 	out->status = jstr(root, "status");
+	out->state = acme_status_of(out->status);
 	if (out->status == NULL)
 		goto out;
 	if (ident_parse(cJSON_GetObjectItemCaseSensitive(root, "identifier"), &out->ident) != 0)
@@ -547,7 +571,6 @@ int retry_after_parse(const char *buf, size_t len, time_t now, long *secs)
 	char tmp[64], *end;
 	struct tm tm;
 	size_t s = 0, e = len;
-	long v;
 	time_t t;
 
 	while (s < e && isspace((unsigned char)buf[s]))
@@ -559,12 +582,7 @@ int retry_after_parse(const char *buf, size_t len, time_t now, long *secs)
 	memcpy(tmp, buf + s, e - s);
 	tmp[e - s] = '\0';
 	if (isdigit((unsigned char)tmp[0])) {
-		errno = 0;
-		v = strtol(tmp, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 0)
-			return -1;
-		*secs = v;
-		return 0;
+		return parse_long(tmp, 0, LONG_MAX, secs);
 	}
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);

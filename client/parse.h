@@ -17,6 +17,22 @@
 #define ACME_MAX_SUBPROBLEMS 100
 #define ACME_TOKEN_MAX 256  /* challenge token length (RFC 8555 asks for >= 128 bits) */
 
+/* RFC 8555 §7.1.6 status values of accounts, orders, authorizations and
+ * challenges. The parsers set the enum beside the string (kept for messages). */
+enum acme_status {
+	ACME_ST_UNKNOWN = 0, /* a value RFC 8555 does not define */
+	ACME_ST_PENDING,
+	ACME_ST_READY,
+	ACME_ST_PROCESSING,
+	ACME_ST_VALID,
+	ACME_ST_INVALID,
+	ACME_ST_DEACTIVATED,
+	ACME_ST_EXPIRED,
+	ACME_ST_REVOKED,
+};
+/* The enum of a status string; ACME_ST_UNKNOWN for NULL or any other string. */
+enum acme_status acme_status_of(const char *s);
+
 /* RFC 8555 §7.1.1 directory. */
 struct acme_directory {
 	char *new_nonce, *new_account, *new_order, *revoke_cert, *key_change;
@@ -50,6 +66,7 @@ int acme_problem_is(const struct acme_problem *p, const char *name);
 /* RFC 8555 §7.1.2 account. */
 struct acme_account {
 	char *status;
+	enum acme_status state;
 	char **contacts;
 	size_t n_contacts;
 	char *orders;
@@ -60,6 +77,7 @@ void acme_account_free(struct acme_account *a);
 /* RFC 8555 §7.1.3 order. */
 struct acme_order {
 	char *status;
+	enum acme_status state;
 	char *expires;
 	struct acme_identifier *idents;
 	size_t n_idents;
@@ -75,6 +93,7 @@ void acme_order_free(struct acme_order *o);
 /* RFC 8555 §7.1.5 challenge. */
 struct acme_challenge {
 	char *type, *url, *status, *token; /* token NULL for types without one */
+	enum acme_status state;
 	struct acme_problem *error;
 };
 int acme_challenge_parse(const char *buf, size_t len, struct acme_challenge *out);
@@ -83,6 +102,7 @@ void acme_challenge_free(struct acme_challenge *c);
 /* RFC 8555 §7.1.4 authorization. */
 struct acme_authz {
 	char *status;
+	enum acme_status state;
 	struct acme_identifier ident;
 	int wildcard;
 	struct acme_challenge *challs;

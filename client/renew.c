@@ -94,19 +94,6 @@ static void renew_usage(FILE *f)
 		LOCK_WAIT_DEFAULT);
 }
 
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
 static int renew_parse(int argc, char **argv, struct renew_opts *o)
 {

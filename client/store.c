@@ -241,16 +241,12 @@ static long archive_last(const char *archive)
 	DIR *d = opendir(archive);
 	struct dirent *e;
 	long max = 0, v;
-	char *end;
 
 	if (d == NULL)
 		return 0;
-	while ((e = readdir(d)) != NULL) {
-		errno = 0;
-		v = strtol(e->d_name, &end, 10);
-		if (errno == 0 && *end == '\0' && end != e->d_name && v > max && v < LONG_MAX - 1)
+	while ((e = readdir(d)) != NULL)
+		if (parse_long(e->d_name, 1, LONG_MAX - 2, &v) == 0 && v > max)
 			max = v;
-	}
 	closedir(d);
 	return max;
 }

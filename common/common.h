@@ -79,4 +79,20 @@ void secret_free(char *s);
 /* printf into a fresh malloc'd string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- Numbers and time ---- */
+
+/* The one bounded-integer parser: s must be a whole decimal number (strtol syntax,
+ * nothing after it) in [min, max]. Sets *out and returns 0, else -1 (*out untouched). */
+int parse_long(const char *s, long min, long max, long *out);
+
+/* Sleep ms milliseconds, resuming after signal handlers (EINTR). */
+void sleep_ms(long ms);
+
+/* ---- pkcs11: URIs in records and messages ---- */
+
+/* A copy of a pkcs11: URI (malloc'd) with each pin-value attribute dropped (mask
+ * NULL: for what is recorded, e.g. renewal configs) or its value replaced by mask
+ * (for messages). NULL for a NULL uri or on allocation failure. */
+char *uri_redact_pin(const char *uri, const char *mask);
+
 #endif

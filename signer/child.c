@@ -13,16 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NKEYS 3
-
 struct child {
 	int fd;
-	struct tok_ctx *ctx[NKEYS];   /* owned when owns_ctx[i]; else shares an earlier slot's */
-	int owns_ctx[NKEYS];
-	EVP_PKEY *pk[NKEYS];          /* owned by ctx */
-	const char *alg[NKEYS];
-	cJSON *jwk[NKEYS];
-	char *thumbprint[NKEYS];
+	struct tok_ctx *ctx[SIGNER_KEY__MAX];   /* owned when owns_ctx[i]; else shares an earlier slot's */
+	int owns_ctx[SIGNER_KEY__MAX];
+	EVP_PKEY *pk[SIGNER_KEY__MAX];          /* owned by ctx */
+	const char *alg[SIGNER_KEY__MAX];
+	cJSON *jwk[SIGNER_KEY__MAX];
+	char *thumbprint[SIGNER_KEY__MAX];
 	unsigned char buf[WIRE_MAX_FRAME + 1];
 };
 
@@ -110,26 +108,26 @@ static void close_keys(struct child *c)
 {
 	int i;
 
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < SIGNER_KEY__MAX; i++) {
 		cJSON_Delete(c->jwk[i]);
 		free(c->thumbprint[i]);
 	}
 	/* tok_close frees the EVP_PKEYs first, then slots and module, as libp11 needs. */
-	for (i = NKEYS - 1; i >= 0; i--)
+	for (i = SIGNER_KEY__MAX - 1; i >= 0; i--)
 		if (c->owns_ctx[i])
 			tok_close(c->ctx[i]);
 }
 
 static int send_ready(struct child *c)
 {
-	struct wire_field f[NKEYS];
+	struct wire_field f[SIGNER_KEY__MAX];
 	int i;
 
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < SIGNER_KEY__MAX; i++) {
 		f[i].p = (const unsigned char *)(c->alg[i] != NULL ? c->alg[i] : "");
 		f[i].len = strlen((const char *)f[i].p);
 	}
-	return wire_send_ok(c->fd, f, NKEYS);
+	return wire_send_ok(c->fd, f, SIGNER_KEY__MAX);
 }
 
 static int send_str(struct child *c, const char *s)
@@ -149,7 +147,7 @@ static int req_slot(struct child *c, const struct wire_msg *m)
 		return -1;
 	}
 	slot = m->f[0].p[0];
-	if (slot >= NKEYS || c->pk[slot] == NULL) {
+	if (slot >= SIGNER_KEY__MAX || c->pk[slot] == NULL) {
 		log_error("signer: key %d is not configured", slot);
 		return -1;
 	}
@@ -347,7 +345,7 @@ int signer_child_main(int fd, const struct signer_config *cfg, void *arg)
 		rc = SIGNER_ERR_CONFIG;
 		goto out;
 	}
-	for (slot = 0; slot < NKEYS; slot++)
+	for (slot = 0; slot < SIGNER_KEY__MAX; slot++)
 		if (slot_uri(cfg, slot) != NULL && (rc = open_key(c, cfg, slot)) != SIGNER_OK)
 			goto out;
 	log_openssl_errors("signer start");

@@ -18,22 +18,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NKEYS 3
-
 struct signer {
 	int fd;
 	pid_t pid;
-	char alg[NKEYS][8];           /* "" when the slot has no key */
+	char alg[SIGNER_KEY__MAX][8];           /* "" when the slot has no key */
 	unsigned char buf[WIRE_MAX_FRAME + 1];
 };
 
 /* ---- Process management ---- */
 
+const char *signer_pin_source_env(const char *source)
+{
+	struct tok_pin_source ps;
+
+	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_ENV)
+		return NULL;
+	return ps.name;
+}
+
 void signer_each_pin_source(const struct signer_config *cfg,
 			    void (*fn)(const char *source, void *arg), void *arg)
 {
-	const char *uris[NKEYS] = { cfg->key_uri, cfg->new_key_uri, cfg->cert_key_uri };
-	char *seen[NKEYS] = { NULL };
+	const char *uris[SIGNER_KEY__MAX] = { cfg->key_uri, cfg->new_key_uri, cfg->cert_key_uri };
+	char *seen[SIGNER_KEY__MAX] = { NULL };
 	struct tok_uri u;
 	char err[256];
 	size_t i, j, n = 0;
@@ -42,7 +49,7 @@ void signer_each_pin_source(const struct signer_config *cfg,
 		fn(cfg->pin_source, arg);
 		return;
 	}
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < SIGNER_KEY__MAX; i++) {
 		if (uris[i] == NULL)
 			continue;
 		memset(&u, 0, sizeof(u));
@@ -65,22 +72,21 @@ static void forget_pin(const char *source, void *arg)
 }
 
 struct keep_fds {
-	int fd[NKEYS + 1];
+	int fd[SIGNER_KEY__MAX + 1];
 	size_t n;
 };
 
 static void keep_pin_fd(const char *source, void *arg)
 {
 	struct keep_fds *k = arg;
-	char *end = NULL;
-	long v;
+	struct tok_pin_source ps;
 
-	if (strncmp(source, "fd:", 3) != 0 || k->n >= NKEYS + 1)
+	if (k->n >= SIGNER_KEY__MAX + 1 || tok_pin_source_parse(source, &ps) != TOK_OK ||
+	    ps.kind != TOK_PIN_FD)
 		return;
-	errno = 0;
-	v = strtol(source + 3, &end, 10);
-	if (errno == 0 && end != source + 3 && *end == '\0' && v > 2 && v < 65536)
-		k->fd[k->n++] = (int)v;
+	/* stdio stays open anyway */
+	if (ps.fd > 2 && ps.fd < 65536)
+		k->fd[k->n++] = ps.fd;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -168,7 +174,6 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 
 int signer_reap(pid_t pid)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int st, i;
 	pid_t r;
 
@@ -181,11 +186,7 @@ int signer_reap(pid_t pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (i < 20)
-			ts.tv_nsec = 1000 * 1000;
-		else
-			ts.tv_nsec = 10 * 1000 * 1000;
-		nanosleep(&ts, NULL);
+		sleep_ms(i < 20 ? 1 : 10);
 	}
 	log_warn("signer: process %d did not exit; killing it", (int)pid);
 	kill(pid, SIGKILL);
@@ -288,12 +289,12 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 		goto out;
 	if ((rc = signer_roundtrip(s->fd, 0, NULL, 0, s->buf, &resp)) != SIGNER_OK)
 		goto out;
-	if (resp.nfields != NKEYS) {
+	if (resp.nfields != SIGNER_KEY__MAX) {
 		log_error("signer: malformed ready message");
 		rc = SIGNER_ERR;
 		goto out;
 	}
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < SIGNER_KEY__MAX; i++)
 		if (resp.f[i].len < sizeof(s->alg[i]))
 			memcpy(s->alg[i], resp.f[i].p, resp.f[i].len);
 	*out = s;
@@ -318,7 +319,7 @@ const char *signer_alg(struct signer *s, enum signer_key key)
 	static const char *const algs[] = { "ES256", "ES384", "RS256" };
 	size_t i;
 
-	if (s == NULL || (unsigned)key >= NKEYS)
+	if (s == NULL || (unsigned)key >= SIGNER_KEY__MAX)
 		return NULL;
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
 		if (strcmp(s->alg[key], algs[i]) == 0)

@@ -26,6 +26,7 @@ enum signer_key {
 	SIGNER_KEY_ACCOUNT = 0, /* the ACME account key (--key) */
 	SIGNER_KEY_NEW = 1,     /* the rollover target (--new-key) */
 	SIGNER_KEY_CERT = 2,    /* a certificate key kept in a token (--cert-key) */
+	SIGNER_KEY__MAX         /* the number of key slots */
 };
 
 struct signer_config {
@@ -38,6 +39,10 @@ struct signer_config {
 };
 
 struct signer; /* parent-side handle; opaque */
+
+/* The environment variable a PIN source names ("env:NAME" -> "NAME", pointing into
+ * source), or NULL for any other source or none. What hooks must not inherit. */
+const char *signer_pin_source_env(const char *source);
 
 /* Fork the signer and wait until it has opened every configured key (or failed).
  * The parent forgets an env:/fd: PIN source without reading it. */

@@ -190,7 +190,7 @@ int tok_load_key(struct tok_ctx *c, const char *uri, EVP_PKEY **out)
 	PKCS11_KEY *k = NULL;
 	CK_OBJECT_HANDLE h = 0;
 	EVP_PKEY *pk = NULL;
-	char *shown = tok_uri_redact(uri);
+	char *shown = uri_redact_pin(uri, "(hidden)");
 	int rc = TOK_ERR;
 
 	*out = NULL;
@@ -282,7 +282,7 @@ int tok_key_info(struct tok_ctx *c, const char *uri, struct tok_key_info *info)
 {
 	PKCS11_KEY *k = NULL;
 	CK_OBJECT_HANDLE h = 0;
-	char *shown = tok_uri_redact(uri);
+	char *shown = uri_redact_pin(uri, "(hidden)");
 	int rc = TOK_ERR;
 
 	memset(info, 0, sizeof(*info));
@@ -308,7 +308,7 @@ out:
 int tok_key_handle(struct tok_ctx *c, const char *uri, CK_OBJECT_HANDLE *h)
 {
 	PKCS11_KEY *k = NULL;
-	char *shown = tok_uri_redact(uri);
+	char *shown = uri_redact_pin(uri, "(hidden)");
 	int rc = TOK_ERR;
 
 	if (shown != NULL)

@@ -190,7 +190,7 @@ int tok_generate_key(struct tok_ctx *c, const char *uri, const char *type)
 	const struct keygen_type *t = keygen_type_find(type);
 	struct tok_uri u;
 	char err[512];
-	char *shown = tok_uri_redact(uri);
+	char *shown = uri_redact_pin(uri, "(hidden)");
 	int rc = TOK_ERR_CONFIG;
 
 	memset(&u, 0, sizeof(u));

@@ -280,7 +280,7 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 
 	*out = NULL;
 	if (tok_uri_parse(uri, &u, err, sizeof(err)) != TOK_OK) {
-		char *shown = tok_uri_redact(uri);
+		char *shown = uri_redact_pin(uri, "(hidden)");
 		log_error("%s: %s", shown ? shown : "(no URI)", err);
 		free(shown);
 		return TOK_ERR_CONFIG;
@@ -290,7 +290,7 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 		goto out;
 	c->lock_fd = -1;
 	c->allow_extractable = o != NULL && o->allow_extractable;
-	c->uri = tok_uri_redact(uri);
+	c->uri = uri_redact_pin(uri, "(hidden)");
 	c->module = module_resolve(o, &u, uri);
 	if (c->uri == NULL || c->module == NULL) {
 		rc = TOK_ERR_CONFIG;

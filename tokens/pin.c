@@ -138,31 +138,46 @@ static char *pin_from_tty(const char *what)
 	return pin_finish(pin, strlen(pin), "the terminal", what);
 }
 
-/* "fd:N" -> N, or -1 when N is not a plain non-negative number. */
-static int pin_fd_number(const char *s)
+int tok_pin_source_parse(const char *source, struct tok_pin_source *out)
 {
-	char *end = NULL;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > INT_MAX)
-		return -1;
-	return (int)v;
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (source == NULL)
+		return TOK_ERR_CONFIG;
+	if (strncmp(source, "file:", 5) == 0 || source[0] == '/') {
+		out->kind = TOK_PIN_FILE;
+		out->name = source[0] == '/' ? source : source + 5;
+		return TOK_OK;
+	}
+	if (strncmp(source, "env:", 4) == 0 && source[4] != '\0') {
+		out->kind = TOK_PIN_ENV;
+		out->name = source + 4;
+		return TOK_OK;
+	}
+	if (strncmp(source, "fd:", 3) == 0 && parse_long(source + 3, 0, INT_MAX, &v) == 0) {
+		out->kind = TOK_PIN_FD;
+		out->fd = (int)v;
+		return TOK_OK;
+	}
+	return TOK_ERR_CONFIG;
 }
 
 static char *pin_from_source(const char *source, const char *what)
 {
-	if (strncmp(source, "file:", 5) == 0)
-		return pin_from_file(source + 5, what);
-	if (source[0] == '/')
-		return pin_from_file(source, what);
-	if (strncmp(source, "env:", 4) == 0 && source[4] != '\0')
-		return pin_from_env(source + 4, what);
-	if (strncmp(source, "fd:", 3) == 0 && pin_fd_number(source + 3) >= 0)
-		return pin_from_fd(pin_fd_number(source + 3), what);
-	log_error("%s: unusable PIN source '%s' (use file:PATH, env:NAME or fd:N)", what, source);
-	return NULL;
+	struct tok_pin_source ps;
+
+	if (tok_pin_source_parse(source, &ps) != TOK_OK) {
+		log_error("%s: unusable PIN source '%s' (use file:PATH, env:NAME or fd:N)", what,
+			  source);
+		return NULL;
+	}
+	switch (ps.kind) {
+	case TOK_PIN_FILE: return pin_from_file(ps.name, what);
+	case TOK_PIN_ENV: return pin_from_env(ps.name, what);
+	default: return pin_from_fd(ps.fd, what);
+	}
 }
 
 char *tok_pin_read(const char *source, const char *pin_value, const char *what)
@@ -190,19 +205,17 @@ char *tok_pin_read(const char *source, const char *pin_value, const char *what)
 
 void tok_pin_forget(const char *source)
 {
+	struct tok_pin_source ps;
 	char *val = NULL;
-	int fd;
 
-	if (source == NULL)
+	if (tok_pin_source_parse(source, &ps) != TOK_OK)
 		return;
-	if (strncmp(source, "env:", 4) == 0 && source[4] != '\0') {
-		val = getenv(source + 4);
+	if (ps.kind == TOK_PIN_ENV) {
+		val = getenv(ps.name);
 		if (val != NULL)
 			OPENSSL_cleanse(val, strlen(val));
-		unsetenv(source + 4);
-	} else if (strncmp(source, "fd:", 3) == 0) {
-		fd = pin_fd_number(source + 3);
-		if (fd > 2)
-			close(fd);
+		unsetenv(ps.name);
+	} else if (ps.kind == TOK_PIN_FD && ps.fd > 2) {
+		close(ps.fd);
 	}
 }

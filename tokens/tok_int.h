@@ -38,8 +38,6 @@ struct tok_ctx {
 	UI_METHOD *ui;
 };
 
-/* A copy of uri for messages, with any pin-value replaced by "(hidden)". */
-char *tok_uri_redact(const char *uri);
 
 /* CKR_* value -> its name ("CKR_PIN_INCORRECT"); "CKR_0x..." for unknown values
  * (static buffer: not thread-safe, fine for messages). */

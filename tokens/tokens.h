@@ -38,6 +38,17 @@ void tok_uri_free(struct tok_uri *u);
 
 /* ---- PINs ---- */
 
+/* A PIN source, parsed: the one parser of the syntax, for every layer. */
+enum tok_pin_kind { TOK_PIN_FILE, TOK_PIN_ENV, TOK_PIN_FD };
+struct tok_pin_source {
+	enum tok_pin_kind kind;
+	const char *name; /* FILE: the path; ENV: the variable (both point into source) */
+	int fd;           /* FD: the descriptor, 0..INT_MAX; else -1 */
+};
+/* "file:PATH" (or an absolute "/PATH"), "env:NAME" (NAME not empty) or "fd:N" (N a
+ * plain decimal number). TOK_OK, or TOK_ERR_CONFIG for anything else (not logged). */
+int tok_pin_source_parse(const char *source, struct tok_pin_source *out);
+
 /* Read the PIN from source ("file:PATH", "env:NAME", "fd:N"), else from the URI's
  * pin-value (with a warning), else a no-echo prompt on the terminal when stdin is a
  * tty. Strips exactly one trailing "\n" or "\r\n". env: is unset and wiped after

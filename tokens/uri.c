@@ -277,20 +277,3 @@ void tok_uri_free(struct tok_uri *u)
 		secret_free(u->pin_value);
 	memset(u, 0, sizeof(*u));
 }
-
-char *tok_uri_redact(const char *uri)
-{
-	char *s = NULL, *p = NULL, *end = NULL;
-
-	if (uri == NULL || (s = strdup(uri)) == NULL)
-		return NULL;
-	p = strstr(s, "pin-value=");
-	if (p == NULL)
-		return s;
-	end = strchr(p, '&');
-	*p = '\0';
-	p = xasprintf("%spin-value=(hidden)%s", s, end != NULL ? uri + (end - s) : "");
-	OPENSSL_cleanse(s, strlen(uri));
-	free(s);
-	return p;
-}

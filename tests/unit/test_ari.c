@@ -2,7 +2,7 @@
  * Unit test for client/ari.c: RFC 3339 parsing and formatting, the per-host spread,
  * and the RFC 9773 certID (the RFC's own example). Exit 0 when every case passes.
  */
-#include "client/renew.h"
+#include "client/ari.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 #include "client/parse.h"
 #include "client/solve.h"
 #include "client/store.h"
+#include "common/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,10 +217,10 @@ static void test_helpers(void)
 	CHECK(streq(s, "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8"), "dns txt: %s", s);
 	free(s);
 
-	s = uri_without_pin("pkcs11:token=a;object=b?module-path=/m.so&pin-value=1234&pin-source=file:/p");
+	s = uri_redact_pin("pkcs11:token=a;object=b?module-path=/m.so&pin-value=1234&pin-source=file:/p", NULL);
 	CHECK(streq(s, "pkcs11:token=a;object=b?module-path=/m.so&pin-source=file:/p"), "pin-value: %s", s);
 	free(s);
-	s = uri_without_pin("pkcs11:token=a?pin-value=1234");
+	s = uri_redact_pin("pkcs11:token=a?pin-value=1234", NULL);
 	CHECK(streq(s, "pkcs11:token=a"), "only pin-value: %s", s);
 	free(s);
 	s = url_host("https://127.0.0.1:14000/dir");

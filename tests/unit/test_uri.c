@@ -4,6 +4,7 @@
  */
 #include "tokens/tokens.h"
 #include "tokens/tok_int.h"
+#include "common/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,7 @@ static void test_pin_not_echoed(void)
 	tok_uri_parse("pkcs11:?pin-value=se%zzcret", &u, err, sizeof(err));
 	CHECK(strstr(err, "cret") == NULL, "pin-value echoed in '%s'", err);
 	tok_uri_free(&u);
-	r = tok_uri_redact("pkcs11:object=a?pin-value=secret&module-name=x");
+	r = uri_redact_pin("pkcs11:object=a?pin-value=secret&module-name=x", "(hidden)");
 	CHECK(streq(r, "pkcs11:object=a?pin-value=(hidden)&module-name=x"), "redact: %s", r);
 	free(r);
 }
