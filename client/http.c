@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/common.h"
+#include "common/trace.h"
 
 #ifndef P11ACME_VERSION
 #define P11ACME_VERSION "0"
@@ -172,6 +173,28 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
 
 enum method { M_GET, M_HEAD, M_POST };
 
+static const char *method_name(enum method m)
+{
+	return m == M_GET ? "GET" : m == M_HEAD ? "HEAD" : "POST";
+}
+
+/* P11ACME_TRACE: the request's end, with curl's split of its time (us from its start:
+ * connected, TLS done, first response byte, end). 0 for a reused connection. */
+static void trace_done(CURL *c, enum method m, long code)
+{
+	curl_off_t con = 0, tls = 0, ttfb = 0, total = 0;
+
+	if (!trace_on())
+		return;
+	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &con);
+	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls);
+	curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
+	trace("http-done %s %ld connect_us=%lld tls_us=%lld ttfb_us=%lld total_us=%lld",
+	      method_name(m), code, (long long)con, (long long)tls, (long long)ttfb,
+	      (long long)total);
+}
+
 static int perform(struct http *h, enum method m, const char *url, const char *body,
 		   const char *accept, struct http_resp *r)
 {
@@ -234,6 +257,7 @@ static int perform(struct http *h, enum method m, const char *url, const char *b
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	trace("http %s %s", method_name(m), url);
 	rc = curl_easy_perform(c);
 	if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
 		log_error("%s: response body larger than %d bytes", url, HTTP_BODY_MAX);
@@ -244,10 +268,10 @@ static int perform(struct http *h, enum method m, const char *url, const char *b
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+	trace_done(c, m, r->code);
 	if (r->body == NULL && (r->body = strdup("")) == NULL)
 		goto out;
-	log_debug("%s %s: HTTP %ld (%zu bytes)", m == M_GET ? "GET" : m == M_HEAD ? "HEAD" : "POST",
-		  url, r->code, r->len);
+	log_debug("%s %s: HTTP %ld (%zu bytes)", method_name(m), url, r->code, r->len);
 	ret = 0;
 out:
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

@@ -18,6 +18,7 @@
 #include "client/solve.h"
 #include "client/store.h"
 #include "common/common.h"
+#include "common/trace.h"
 
 #define MAX_NAMES 100
 
@@ -465,6 +466,7 @@ static int issue_finalize(struct issue *is)
 		return EXIT_FAIL;
 	if (is->order.state != ACME_ST_READY)
 		return order_failed(is, "ready");
+	trace("csr");
 	if (issue_csr(is) != EXIT_OK || (finalize = strdup(is->order.finalize)) == NULL)
 		goto out;
 	acme_order_free(&is->order);
@@ -594,6 +596,16 @@ out:
 	free(chain);
 	free(full);
 	pem_chain_free(certs, n);
+	return rc;
+}
+
+static int issue_commit_traced(struct issue *is)
+{
+	int rc;
+
+	trace("commit");
+	rc = issue_commit(is);
+	trace("committed");
 	return rc;
 }
 
@@ -735,11 +747,12 @@ int cmd_issue(const struct globals *g, int argc, char **argv)
 	is.a.replaces = o.replaces;
 	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
-	    (rc = issue_commit(&is)) != EXIT_OK)
+	    (rc = issue_commit_traced(&is)) != EXIT_OK)
 		goto out;
 	log_info("%s: certificate for %s is live in %s", o.cert_name, o.names[0], is.live_dir);
 	/* The set is committed: a failure from here on reports, and the cert stays. */
 	rc = issue_record(&is);
+	trace("recorded");
 	issue_print(&is);
 	if (issue_deploy(&is) != EXIT_OK)
 		rc = EXIT_FAIL;

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "client/client.h"
 #include "common/common.h"
+#include "common/trace.h"
 
 #ifndef P11ACME_VERSION
 #define P11ACME_VERSION "0"
@@ -206,12 +208,27 @@ static int dispatch(const struct globals *g, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* The trace's last line: exit status and the peak RSS of this process and of its
+ * children (the signer, reaped by now), for the bench's distance to the floor. */
+static int trace_exit(int rc)
+{
+	struct rusage self, kids;
+
+	if (trace_on() && getrusage(RUSAGE_SELF, &self) == 0 &&
+	    getrusage(RUSAGE_CHILDREN, &kids) == 0)
+		trace("exit %d maxrss_self_kb=%ld maxrss_children_kb=%ld", rc, self.ru_maxrss,
+		      kids.ru_maxrss);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct globals g = { 0 };
 	struct cli_flags f = { 0 };
 	int c, rc;
 
+	trace_open();
+	trace("main");
 	/* An ignored SIGCHLD is inherited across exec and would make the kernel reap
 	 * our hooks before we can read their exit status. */
 	signal(SIGCHLD, SIG_DFL);
@@ -226,5 +243,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	return dispatch(&g, argc - optind, argv + optind);
+	return trace_exit(dispatch(&g, argc - optind, argv + optind));
 }

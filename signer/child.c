@@ -8,6 +8,7 @@
 #include "signer/internal.h"
 #include "tokens/tokens.h"
 #include "common/common.h"
+#include "common/trace.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -345,10 +346,12 @@ int signer_child_main(int fd, const struct signer_config *cfg, void *arg)
 		rc = SIGNER_ERR_CONFIG;
 		goto out;
 	}
+	trace("token-open");
 	for (slot = 0; slot < SIGNER_KEY__MAX; slot++)
 		if (slot_uri(cfg, slot) != NULL && (rc = open_key(c, cfg, slot)) != SIGNER_OK)
 			goto out;
 	log_openssl_errors("signer start");
+	trace("token-ready");
 	if (send_ready(c) < 0)
 		goto out;
 	status = serve(c);

@@ -6,6 +6,7 @@
 #include "signer/internal.h"
 #include "tokens/tokens.h"
 #include "common/common.h"
+#include "common/trace.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -162,9 +163,12 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		signer_each_pin_source(cfg, keep_pin_fd, &keep);
 		if (harden(parent, &keep) < 0)
 			_exit(1);
+		trace_open();
+		trace("signer-child");
 		_exit(fn(sv[1], cfg, arg));
 	}
 	close(sv[1]);
+	trace("signer-fork %d", (int)child);
 	/* The child has its own copy of the environment and descriptors now. */
 	signer_each_pin_source(cfg, forget_pin, NULL);
 	*fd = sv[0];
@@ -297,6 +301,7 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 	for (i = 0; i < SIGNER_KEY__MAX; i++)
 		if (resp.f[i].len < sizeof(s->alg[i]))
 			memcpy(s->alg[i], resp.f[i].p, resp.f[i].len);
+	trace("signer-ready");
 	*out = s;
 	s = NULL;
 out:
@@ -354,7 +359,9 @@ int signer_sign(struct signer *s, const char *url, const char *nonce, const char
 	field_str(&f[2], payload != NULL ? payload : "");
 	if (kid != NULL)
 		field_str(&f[3], kid);
+	trace("sign");
 	rc = signer_roundtrip(s->fd, WIRE_OP_SIGN, f, kid != NULL ? 4 : 3, s->buf, &resp);
+	trace("signed");
 	return resp_string(rc, &resp, jws);
 }
 

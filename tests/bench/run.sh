@@ -8,8 +8,10 @@
 #   BENCH_ROUNDS=7          interleaved rounds: A B C D first issuances, then
 #   BENCH_REUSE_REPS=3      times (A B C D reuse issuances), each from a fresh second
 #                           directory (reuse is cheap and bimodal: more samples)
-#   BENCH_CLIENTS="lego certbot uacme dehydrated p11acme"   clients to compare (p11acme is skipped,
-#                           with a note, while its `issue --standalone` does not work)
+#   BENCH_CLIENTS="lego certbot uacme uacme-onecert dehydrated p11acme"   clients to compare
+#                           (p11acme is skipped, with a note, while its `issue --standalone`
+#                           does not work); uacme-onecert is uacme with a trust store of one
+#                           certificate (the test CA), its fastest configuration
 #   BENCH_FLEET=200         p11acme renewals per concurrency level in the fleet run (0 skips it)
 #   BENCH_FLEET_OTHERS=100  lego renewals per level, for comparison (0 skips lego)
 #   BENCH_FLEET_CONC="1 4 8"
@@ -20,8 +22,11 @@
 #
 # It runs in a private mount namespace (unshare -m) with the test CA bind-mounted over
 # /etc/ssl/certs/ca-certificates.crt: uacme has no CA option and ignores CURL_CA_BUNDLE.
+# Its libcurl (GnuTLS) still loads every certificate of /etc/ssl/certs (CApath): the
+# system trust store. For uacme-onecert, a directory holding only the test CA is
+# bind-mounted over /etc/ssl/certs around each of its runs (outside the measurement).
 # The other clients get the CA explicitly (LEGO_CA_CERTIFICATES, REQUESTS_CA_BUNDLE,
-# --ca-bundle).
+# --ca-bundle). p11acme runs with P11ACME_TRACE (phase timestamps, bench/results/traces.txt).
 if [ "${BENCH_IN_NS:-}" != 1 ]; then
 	[ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare -m, bind mount)" >&2; exit 2; }
 	exec unshare -m --propagation private env BENCH_IN_NS=1 "$0" "$@"
@@ -30,7 +35,7 @@ fi
 . "$(dirname "$0")/../lib/harness.sh"
 BENCH_DIR="$TH_ROOT/tests/bench"
 ROUNDS=${BENCH_ROUNDS:-7}
-CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme dehydrated p11acme"}
+CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme uacme-onecert dehydrated p11acme"}
 REUSE_REPS=${BENCH_REUSE_REPS:-3}
 PARTS=" ${BENCH_PARTS:-rounds fleet signer} "
 part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
@@ -56,6 +61,12 @@ export PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=100
 th_token
 th_pebble_start
 mount --bind "$TH_CA_BUNDLE" /etc/ssl/certs/ca-certificates.crt
+ONECERT="$T/onecert"
+mkdir -p "$ONECERT"
+cp "$TH_CA_BUNDLE" "$ONECERT/ca-certificates.crt"
+# onecert_on CLIENT / onecert_off CLIENT: the one-certificate /etc/ssl/certs for uacme-onecert
+onecert_on() { [ "$1" != uacme-onecert ] || mount --bind "$ONECERT" /etc/ssl/certs; }
+onecert_off() { [ "$1" != uacme-onecert ] || umount /etc/ssl/certs; }
 S=$TH_SERVER
 CA=$TH_CA_BUNDLE
 P=$TH_HTTP_PORT
@@ -125,7 +136,7 @@ nginx_stop() {
 export BENCH_WEBROOT="$WEBROOT"
 # webroot_client CLIENT CASE: 0 when this issuance needs nginx on the VA port.
 webroot_client() {
-	case "$1:$2" in uacme:first | dehydrated:first) return 0 ;; esac
+	case "$1:$2" in uacme:first | uacme-onecert:first | dehydrated:first) return 0 ;; esac
 	return 1
 }
 
@@ -145,7 +156,7 @@ client_cmd() {
 			-m "$EMAIL" --no-eff-email --server "$S" --config-dir "$dir/etc" --work-dir "$dir/work"
 			--logs-dir "$dir/logs" --key-type ecdsa --standalone --preferred-challenges http
 			--http-01-port "$P" --http-01-address 127.0.0.1 -d "$name") ;;
-	uacme)
+	uacme | uacme-onecert)
 		if [ "$case" = first ]; then
 			CMD=(sh -c 'uacme -y -t EC -a "$1" -c "$2" new "$3" && exec uacme -t EC -a "$1" -c "$2" -h "$4" issue "$5"'
 				uacme "$S" "$dir" "$EMAIL" "$BENCH_DIR/uacme-hook.sh" "$name")
@@ -188,7 +199,7 @@ client_share() {
 	case $client in
 	lego) cp -a "$from/accounts" "$to/" ;;
 	certbot) mkdir -p "$to/etc" && cp -a "$from/etc/accounts" "$to/etc/" ;;
-	uacme) mkdir -p "$to/private" && cp -a "$from/private/key.pem" "$to/private/" ;;
+	uacme | uacme-onecert) mkdir -p "$to/private" && cp -a "$from/private/key.pem" "$to/private/" ;;
 	dehydrated) cp -a "$from/accounts" "$to/" ;;
 	p11acme) [ -d "$from/accounts" ] && cp -a "$from/accounts" "$to/" || true ;;
 	esac 2>/dev/null || th_log "$client: no account in $from to share (its first issuance failed?)"
@@ -212,20 +223,25 @@ PY
 
 if part rounds; then
 rm -f "$OUT"/failed-*.log
+: >"$RAW/traces.txt"
 RUNS_CSV="$RAW/runs.csv"
 echo "client,case,round,name,wall_s,user_s,sys_s,cpu_s,maxrss_kb,tree_rss_kb,tree_pss_peak_kb,largest_anon_kb,largest_file_kb,requests,challenge_posts,rc,breakdown" >"$RUNS_CSV"
 
 # run_one CLIENT CASE ROUND NAME DIR [--tree]: one measured issuance, appended to runs.csv.
 run_one() {
-	local client=$1 case=$2 round=$3 name=$4 dir=$5 tree=${6:-} id before after
+	local client=$1 case=$2 round=$3 name=$4 dir=$5 tree=${6:-} id before after trace=""
 	id="$client-$case-$round"
 	client_cmd "$client" "$case" "$dir" "$name"
 	mkdir -p "$dir"
 	webroot_client "$client" "$case" && nginx_start
+	onecert_on "$client"
+	[ "$client" = p11acme ] && trace="$RAW/$id.trace"
 	before=$(wc -l <"$TH_PEBBLE_LOG")
-	$MEASURE $tree --log "$RAW/$id.log" "$RAW/$id.json" -- "${CMD[@]}"
+	P11ACME_TRACE="$trace" $MEASURE $tree --log "$RAW/$id.log" "$RAW/$id.json" -- "${CMD[@]}"
 	after=$(wc -l <"$TH_PEBBLE_LOG")
+	onecert_off "$client"
 	webroot_client "$client" "$case" && nginx_stop
+	[ -n "$trace" ] && trace_append "$id" "$RAW/$id.json" "$trace"
 	sed -n "$((before + 1)),${after}p" "$TH_PEBBLE_LOG" >"$RAW/$id.pebble"
 	{ echo "=== $id $name"; grep -- '-> calling handler()' "$RAW/$id.pebble" || true; } >>"$RAW/requests.txt"
 	read -r reqs chal breakdown < <(count_requests "$RAW/$id.pebble")
@@ -247,6 +263,20 @@ PY
 		cp "$RAW/$id.log" "$OUT/failed-$id.log" 2>/dev/null || true
 	fi
 	return 0
+}
+
+# trace_append ID RUN.json TRACE: the run's P11ACME_TRACE lines, under a header with the
+# fork and wait4 times that rusage measured on the same clock.
+trace_append() {
+	python3 - "$1" "$2" "$3" >>"$RAW/traces.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2]))
+print(f'=== {sys.argv[1]} t0_ns={r.get("t0_ns", 0)} t1_ns={r.get("t1_ns", 0)} rc={r["rc"]}')
+try:
+    sys.stdout.write(open(sys.argv[3]).read())
+except OSError:
+    pass
+PY
 }
 
 # ---------------------------------------------------------------- interleaved rounds
@@ -275,6 +305,7 @@ for c in $CLIENTS; do
 done
 cp "$RUNS_CSV" "$OUT/runs.csv"
 cp "$RAW/requests.txt" "$OUT/requests.txt"
+cp "$RAW/traces.txt" "$OUT/traces.txt"
 
 # ---------------------------------------------------------------- the stack's floor
 # What the mandated HTTP stack costs before any ACME logic (tests/bench/curl_floor.c),

@@ -11,6 +11,8 @@
  * wall_s: CLOCK_MONOTONIC from just before fork() to wait4()'s return.
  * user_s, sys_s: the child and every descendant it waited for.
  * maxrss_kb: ru_maxrss, the largest single process of that tree.
+ * t0_ns, t1_ns: those two CLOCK_MONOTONIC readings, so that the phases a client
+ * traces with the same clock (P11ACME_TRACE) can be placed between fork and exit.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -54,10 +56,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("{\"pid\": %d, \"wall_s\": %.6f, \"user_s\": %.6f, \"sys_s\": %.6f, \"maxrss_kb\": %ld, \"rc\": %d}\n",
+	printf("{\"pid\": %d, \"wall_s\": %.6f, \"user_s\": %.6f, \"sys_s\": %.6f, \"maxrss_kb\": %ld, \"rc\": %d, "
+	       "\"t0_ns\": %lld, \"t1_ns\": %lld}\n",
 	       (int)pid, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss,
-	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	       (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec,
+	       (long long)t1.tv_sec * 1000000000LL + t1.tv_nsec);
 	return 0;
 }
