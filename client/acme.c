@@ -17,12 +17,16 @@
 
 #include "client/store.h"
 #include "common/common.h"
+#include "common/trace.h"
 
 #define BADNONCE_RETRIES 25  /* at a 50% rejection rate, 2^-25 per POST */
 #define RATELIMIT_RETRIES 3
 #define RETRY_DEFAULT_SECS 2     /* 503 or 429 without Retry-After */
-#define POLL_FIRST_MS 100        /* Pebble sends no Retry-After while processing */
-#define POLL_ISSUE_MS 20         /* first pause after finalize: Pebble issues in 2-10 ms */
+/* Polls back off from POLL_FIRST_MS, doubling to POLL_MAX_MS. The backoff is also the
+ * floor: a Retry-After can lengthen a pause, never shorten it. Pebble validates and
+ * issues in a few ms and sends no Retry-After; a CA that answers "Retry-After: 0"
+ * gets about 10 polls in the first 5 s and then one per POLL_MAX_MS, never a storm. */
+#define POLL_FIRST_MS 10
 #define POLL_MAX_MS 1600
 #define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
@@ -681,23 +685,28 @@ out:
 	return rc;
 }
 
-/* Sleep before the next poll: the CA's Retry-After when given, else a short
- * backoff; -1 when that would pass the deadline. */
+/* Sleep before the next poll: the backoff *ms, or the CA's Retry-After when that is
+ * longer (see POLL_FIRST_MS); then double the backoff. -1 when the pause would pass
+ * the deadline. */
 static int poll_pause(struct acme *a, const char *what, const char *retry_after, long *ms)
 {
 	long secs, wait = *ms;
 
 	if (retry_after != NULL &&
-	    retry_after_parse(retry_after, strlen(retry_after), time(NULL), &secs) == 0)
-		wait = secs * 1000;
-	if (time(NULL) + (wait + 999) / 1000 >= a->deadline) {
-		if (wait > *ms)
-			log_retry_at(what, (wait + 999) / 1000);
-		else
-			log_error("%s: still not done at the deadline (--timeout %d s)", what,
-				  a->g->timeout);
+	    retry_after_parse(retry_after, strlen(retry_after), time(NULL), &secs) == 0) {
+		if (secs > 0 && secs >= a->deadline - time(NULL)) {
+			log_retry_at(what, secs);
+			return -1;
+		}
+		if (secs * 1000 > wait)
+			wait = secs * 1000;
+	}
+	if (time(NULL) + (wait + 999) / 1000 > a->deadline) {
+		log_error("%s: still not done at the deadline (--timeout %d s)", what,
+			  a->g->timeout);
 		return -1;
 	}
+	trace("pause %ld", wait);
 	sleep_ms(wait);
 	*ms = *ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : *ms * 2;
 	return 0;
@@ -770,7 +779,7 @@ int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_af
 {
 	/* Polling at once would nearly always see "processing" again; a short pause
 	 * first makes one poll the usual case (Pebble and Boulder issue in ms). */
-	return order_poll(a, url, POLL_ISSUE_MS, 1, retry_after, o);
+	return order_poll(a, url, POLL_FIRST_MS, 1, retry_after, o);
 }
 
 int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
@@ -788,6 +797,9 @@ int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z)
 	long ms = POLL_FIRST_MS;
 	int rc = -1;
 
+	/* Right after the challenge POST the CA is still validating: pause first. */
+	if (poll_pause(a, url, NULL, &ms) != 0)
+		return -1;
 	for (;;) {
 		acme_authz_free(z);
 		if (poll_once(a, url, &ra, authz_parse_cb, z) != 0)

@@ -93,7 +93,8 @@ int acme_order_new(struct acme *a, char *const *names, size_t n_names, const cha
 		   struct acme_order *o, char **order_url);
 int acme_order_get(struct acme *a, const char *url, struct acme_order *o);
 /* Poll until the order leaves "pending"/"processing"; o holds the last state.
- * The first poll is at once. */
+ * The first poll is at once; the pauses after it back off from 10 ms to 1.6 s, and
+ * a Retry-After can lengthen a pause but never shorten it (no poll storms). */
 int acme_order_wait(struct acme *a, const char *url, struct acme_order *o);
 /* The same after a finalize that left the order "processing": waits retry_after
  * (the finalize response's Retry-After, may be NULL), else a short pause, before
@@ -105,7 +106,8 @@ int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_af
 int acme_order_finalize(struct acme *a, const char *finalize_url, const unsigned char *csr,
 			size_t csr_len, struct acme_order *o, char **retry_after);
 int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z);
-/* Poll until the authorization leaves "pending". */
+/* Poll until the authorization leaves "pending": a first pause (the CA is
+ * validating), then the backoff of acme_order_wait. */
 int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z);
 /* Tell the CA to validate a challenge (POST {}). */
 int acme_challenge_respond(struct acme *a, const char *url);

@@ -39,6 +39,7 @@ certificate issued for the CSR's key by a throwaway CA):
   chain-unparseable  the certificate chain is PEM armour around garbage
   location-elsewhere newOrder's Location and the order's finalize URL point at
                      https://ELSEWHERE/, and finalize leaves the order processing
+  poll-storm         after finalize the order stays processing, Retry-After: 0
 """
 
 import argparse
@@ -56,7 +57,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MODES = (
     "ok dir-truncated order-malformed order-truncated dir-50mb order-50mb wrong-ctype "
     "dir-wrong-ctype token-dotdot token-slash token-nul processing-forever redirect "
-    "dir-redirect badnonce ratelimit cert-wrong-key chain-unparseable location-elsewhere"
+    "dir-redirect badnonce ratelimit cert-wrong-key chain-unparseable location-elsewhere "
+    "poll-storm"
 ).split()
 
 HUGE = 50 * 1024 * 1024
@@ -368,8 +370,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.certificate()
         return self.problem(404, "malformed", "no such resource " + p)
 
+    def retry_after_value(self):
+        return {"processing-huge": "9223372036854775807", "poll-storm": "0"}.get(
+            self.state.mode, "1")
+
     def retry_after_hdr(self):
-        return {"Retry-After": "1"} if self.state.order_status == "processing" else {}
+        if self.state.order_status != "processing":
+            return {}
+        return {"Retry-After": self.retry_after_value()}
 
     def new_order(self, payload):
         st, mode = self.state, self.state.mode
@@ -403,10 +411,10 @@ class Handler(BaseHTTPRequestHandler):
             csr = b64u_decode(payload["csr"])
         except (KeyError, TypeError, ValueError):
             return self.problem(400, "badCSR", "no csr")
-        if mode in ("processing-forever", "location-elsewhere"):
+        if mode in ("processing-forever", "location-elsewhere", "processing-huge", "poll-storm"):
             st.order_status = "processing"
             return self.send(200, st.order(), headers={"Location": st.order_url(),
-                                                      "Retry-After": "1"})
+                                                      "Retry-After": self.retry_after_value()})
         try:
             st.cert_pem = st.issue(csr)
         except Exception as e:  # a CSR we cannot read is the client's problem
