@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "client/cli.h"
+#include "client/migrate.h"
 #include "common/common.h"
 
 #define MAX_EMAILS 10
@@ -24,12 +25,16 @@ static void account_usage(FILE *f)
 "       p11acme [global options] account thumbprint\n"
 "       p11acme [global options] account rollover --new-key URI\n"
 "       p11acme [global options] account deactivate --yes\n"
+"       p11acme [global options] account migrate --from FORMAT:PATH [--account ID]\n"
+"                                    [--type TYPE] [--dry-run]\n"
 "\n"
 "register   create the account for the key in --key (or find the existing one)\n"
 "show       print the account URL ('url: URL'), status, contacts and thumbprint\n"
 "thumbprint print the RFC 7638 thumbprint of the account key (offline)\n"
 "rollover   move the account to the key at --new-key (RFC 8555 keyChange)\n"
-"deactivate deactivate the account for good (needs --yes)\n");
+"deactivate deactivate the account for good (needs --yes)\n"
+"migrate    move another client's account (certbot, lego, uacme, dehydrated, lacme,\n"
+"           or a key file) to the token key at --key; see 'account migrate --help'\n");
 }
 
 /* Print the account as "key: value" lines or one JSON object. */
@@ -381,5 +386,7 @@ int cmd_account(const struct globals *g, int argc, char **argv)
 		return account_rollover(g, argc, argv);
 	if (strcmp(sub, "deactivate") == 0)
 		return account_deactivate(g, argc, argv);
+	if (strcmp(sub, "migrate") == 0)
+		return cmd_account_migrate(g, argc, argv);
 	return cli_usage_error("account", "unknown subcommand '%s'", sub);
 }

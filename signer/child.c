@@ -18,7 +18,8 @@ struct child {
 	int fd;
 	struct tok_ctx *ctx[SIGNER_KEY__MAX];   /* owned when owns_ctx[i]; else shares an earlier slot's */
 	int owns_ctx[SIGNER_KEY__MAX];
-	EVP_PKEY *pk[SIGNER_KEY__MAX];          /* owned by ctx */
+	EVP_PKEY *pk[SIGNER_KEY__MAX];          /* owned by ctx, or by us for a software key */
+	EVP_PKEY *soft;                         /* the software account key (softkey.c), or NULL */
 	const char *alg[SIGNER_KEY__MAX];
 	cJSON *jwk[SIGNER_KEY__MAX];
 	char *thumbprint[SIGNER_KEY__MAX];
@@ -77,12 +78,37 @@ out:
 	return same;
 }
 
+/* The key checks every slot gets, whatever its backend. */
+static int key_ready(struct child *c, int slot, const char *shown)
+{
+	if ((c->alg[slot] = jws_alg(c->pk[slot])) == NULL || jws_check_pair(c->pk[slot]) < 0 ||
+	    (c->jwk[slot] = jws_jwk(c->pk[slot])) == NULL ||
+	    (c->thumbprint[slot] = jws_thumbprint(c->jwk[slot])) == NULL) {
+		log_error("signer: %s: unusable key", shown);
+		return SIGNER_ERR_CONFIG;
+	}
+	return SIGNER_OK;
+}
+
+/* The account slot from a key file instead of a token (account migrate). */
+static int open_soft_key(struct child *c, const char *path)
+{
+	int rc;
+
+	if ((rc = softkey_load(path, &c->soft)) != SIGNER_OK)
+		return rc;
+	c->pk[SIGNER_KEY_ACCOUNT] = c->soft;
+	return key_ready(c, SIGNER_KEY_ACCOUNT, path);
+}
+
 static int open_key(struct child *c, const struct signer_config *cfg, int slot)
 {
 	struct tok_opts o;
 	const char *uri = slot_uri(cfg, slot);
 	int i, rc;
 
+	if (slot == SIGNER_KEY_ACCOUNT && cfg->account_key_file != NULL)
+		return open_soft_key(c, cfg->account_key_file);
 	for (i = 0; i < slot; i++)
 		if (c->ctx[i] != NULL && same_token(slot_uri(cfg, i), uri))
 			break;
@@ -96,13 +122,7 @@ static int open_key(struct child *c, const struct signer_config *cfg, int slot)
 	}
 	if ((rc = tok_load_key(c->ctx[slot], uri, &c->pk[slot])) != TOK_OK)
 		return signer_status_of_tok(rc);
-	if ((c->alg[slot] = jws_alg(c->pk[slot])) == NULL || jws_check_pair(c->pk[slot]) < 0 ||
-	    (c->jwk[slot] = jws_jwk(c->pk[slot])) == NULL ||
-	    (c->thumbprint[slot] = jws_thumbprint(c->jwk[slot])) == NULL) {
-		log_error("signer: %s: unusable key", uri);
-		return SIGNER_ERR_CONFIG;
-	}
-	return SIGNER_OK;
+	return key_ready(c, slot, uri);
 }
 
 static void close_keys(struct child *c)
@@ -117,6 +137,7 @@ static void close_keys(struct child *c)
 	for (i = SIGNER_KEY__MAX - 1; i >= 0; i--)
 		if (c->owns_ctx[i])
 			tok_close(c->ctx[i]);
+	EVP_PKEY_free(c->soft);
 }
 
 static int send_ready(struct child *c)
@@ -341,14 +362,16 @@ int signer_child_main(int fd, const struct signer_config *cfg, void *arg)
 		return 1;
 	}
 	c->fd = fd;
-	if (cfg->key_uri == NULL) {
+	if (cfg->key_uri == NULL && cfg->account_key_file == NULL) {
 		log_error("signer: no account key URI (--key)");
 		rc = SIGNER_ERR_CONFIG;
 		goto out;
 	}
 	trace("token-open");
 	for (slot = 0; slot < SIGNER_KEY__MAX; slot++)
-		if (slot_uri(cfg, slot) != NULL && (rc = open_key(c, cfg, slot)) != SIGNER_OK)
+		if ((slot_uri(cfg, slot) != NULL ||
+		     (slot == SIGNER_KEY_ACCOUNT && cfg->account_key_file != NULL)) &&
+		    (rc = open_key(c, cfg, slot)) != SIGNER_OK)
 			goto out;
 	log_openssl_errors("signer start");
 	trace("token-ready");

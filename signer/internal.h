@@ -8,6 +8,8 @@
  *         no PKCS#11, so it is tested with software keys.
  * child.c: the signer process (serve loop and op handlers).
  * admin.c: key generate / key show, each in a child of its own.
+ * softkey.c: the software-key backend (a key file of another ACME client), for
+ *         account migrate.
  */
 #ifndef P11ACME_SIGNER_INTERNAL_H
 #define P11ACME_SIGNER_INTERNAL_H
@@ -134,6 +136,15 @@ char *jws_keychange(EVP_PKEY *new_pk, const char *new_alg, const cJSON *new_jwk,
  * pk through EVP_DigestSign (works with a token key). 0 or -1 (logged). */
 int jws_csr(EVP_PKEY *pk, const char *const *names, size_t n_names,
 	    unsigned char **der, size_t *der_len);
+
+/* ---- Software keys (softkey.c) ---- */
+
+/* Load a private key from a file: PEM (PKCS#8, or traditional RSA/EC; an encrypted
+ * key is refused) or a private JWK (RFC 7517: RSA n/e/d with optional CRT members,
+ * EC P-256/P-384 crv/x/y/d). Warns when the file is readable by its group or others.
+ * The file's text is wiped after parsing. SIGNER_OK and *out (caller frees), or
+ * SIGNER_ERR_CONFIG (logged: unreadable, not a key, unsupported type). */
+int softkey_load(const char *path, EVP_PKEY **out);
 
 /* ---- Processes (child.c, parent.c) ---- */
 

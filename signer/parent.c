@@ -281,7 +281,7 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 	int rc = SIGNER_ERR;
 
 	*out = NULL;
-	if (cfg == NULL || cfg->key_uri == NULL) {
+	if (cfg == NULL || (cfg->key_uri == NULL && cfg->account_key_file == NULL)) {
 		log_error("signer: no account key URI (--key)");
 		return SIGNER_ERR_CONFIG;
 	}

@@ -30,7 +30,10 @@ enum signer_key {
 };
 
 struct signer_config {
-	const char *key_uri;      /* account key, pkcs11: URI; required */
+	const char *key_uri;      /* account key, pkcs11: URI; required unless ... */
+	const char *account_key_file; /* ... the account key is a software key in this file
+				   * (PEM or JWK of another client, for account migrate):
+				   * read in the signer child only, never copied */
 	const char *new_key_uri;  /* optional: rollover target */
 	const char *cert_key_uri; /* optional: certificate key for CSR */
 	const char *module;       /* --module, or NULL */
@@ -88,6 +91,16 @@ int signer_csr(struct signer *s, const char *const *names, size_t n_names,
 /* Generate a key pair of type ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096") at
  * key_uri (cfg->key_uri) in a child process. */
 int signer_key_generate(const struct signer_config *cfg, const char *type);
+
+/* Whether the token holds the key cfg->key_uri names (a key object with its label or
+ * id), and, when it does not and type is not NULL, generate it there (as key
+ * generate does: never extractable). Runs in a child. *state gets the outcome. */
+enum signer_key_state {
+	SIGNER_KEY_ABSENT = 0,    /* no such key (and type was NULL) */
+	SIGNER_KEY_PRESENT = 1,   /* it was there already */
+	SIGNER_KEY_GENERATED = 2, /* it was generated now */
+};
+int signer_key_ensure(const struct signer_config *cfg, const char *type, int *state);
 
 /* Human-readable report on cfg->key_uri: algorithm, thumbprint, public key PEM and
  * security attributes with a verdict on whether the key can leave the token. Written

@@ -67,6 +67,36 @@ static long count_keys_with(struct tok_ctx *c, CK_ATTRIBUTE a)
 	return total;
 }
 
+int tok_key_present(struct tok_ctx *c, const char *uri)
+{
+	struct tok_uri u;
+	char err[512];
+	long by_label = 0, by_id = 0;
+	int rc = TOK_ERR_CONFIG;
+
+	memset(&u, 0, sizeof(u));
+	if (tok_uri_parse(uri, &u, err, sizeof(err)) != TOK_OK) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (u.object == NULL && u.id == NULL) {
+		log_error("the key URI names no key: give object= (its label) and preferably id=");
+		goto out;
+	}
+	if ((rc = tok_session(c, 0)) != TOK_OK)
+		goto out;
+	if (u.object != NULL)
+		by_label = count_keys_with(c, (CK_ATTRIBUTE){ CKA_LABEL, u.object, strlen(u.object) });
+	if (u.id != NULL)
+		by_id = count_keys_with(c, (CK_ATTRIBUTE){ CKA_ID, u.id, u.id_len });
+	rc = by_label < 0 || by_id < 0 ? TOK_ERR : (by_label > 0 || by_id > 0);
+	if (rc == TOK_ERR)
+		log_error("cannot search token '%s' for keys", c->slot->token->label);
+out:
+	tok_uri_free(&u);
+	return rc;
+}
+
 /* Never overwrite or shadow a key: a second key with the same label or id makes
  * every later URI that names it ambiguous. */
 static int keygen_refuse_existing(struct tok_ctx *c, const struct tok_uri *u, const char *uri)

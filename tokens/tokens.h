@@ -100,6 +100,10 @@ int tok_key_info(struct tok_ctx *ctx, const char *uri, struct tok_key_info *info
  * one required). Refuses when a key with that label or id exists. */
 int tok_generate_key(struct tok_ctx *ctx, const char *uri, const char *type);
 
+/* 1 when the open token holds a key object (private or public) with the URI's label
+ * or id, 0 when it holds none, or a negative tok_status (logged). */
+int tok_key_present(struct tok_ctx *ctx, const char *uri);
+
 /* Release keys, slots and module in the order libp11 needs. NULL is fine. */
 void tok_close(struct tok_ctx *ctx);
 
