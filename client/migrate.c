@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "client/cli.h"
+#include "client/http.h"
 #include "client/migrate.h"
 #include "client/store.h"
 #include "client/certkey.h"
@@ -117,14 +118,12 @@ static int exit_of_signer(int rc)
 /* The "old" signer: the key file, and the token key as rollover target when asked. */
 static int open_old(struct mig *m, int with_target)
 {
-	struct signer_config cfg = { 0 };
+	struct signer_config cfg = cli_signer_config(m->g);
 	int rc;
 
+	cfg.key_uri = NULL;
 	cfg.account_key_file = m->src.key_path;
 	cfg.new_key_uri = with_target ? m->g->key_uri : NULL;
-	cfg.module = m->g->module;
-	cfg.pin_source = m->g->pin_source;
-	cfg.allow_extractable = m->g->allow_extractable;
 	signer_stop(m->s_old);
 	m->s_old = NULL;
 	if ((rc = signer_start(&cfg, &m->s_old)) != SIGNER_OK)
@@ -230,12 +229,9 @@ static int check_old(struct mig *m)
 /* Step 2: the token key, when it exists: whose account is it? */
 static int check_token(struct mig *m)
 {
-	struct signer_config cfg = { 0 };
+	struct signer_config cfg = cli_signer_config(m->g);
 	int rc;
 
-	cfg.key_uri = m->g->key_uri;
-	cfg.module = m->g->module;
-	cfg.pin_source = m->g->pin_source;
 	if ((rc = signer_key_ensure(&cfg, NULL, &m->key_state)) != SIGNER_OK)
 		return exit_of_signer(rc);
 	if (m->key_state == SIGNER_KEY_ABSENT) {
@@ -330,15 +326,12 @@ out:
 /* Step 3: journal, token key, keyChange. */
 static int move(struct mig *m)
 {
-	struct signer_config cfg = { 0 };
+	struct signer_config cfg = cli_signer_config(m->g);
 	int rc;
 
 	if (store_account_save(m->g->config_dir, m->g->server, m->journal, m->old_url) != 0)
 		return EXIT_FAIL;
 	if (m->key_state == SIGNER_KEY_ABSENT) {
-		cfg.key_uri = m->g->key_uri;
-		cfg.module = m->g->module;
-		cfg.pin_source = m->g->pin_source;
 		if ((rc = signer_key_ensure(&cfg, m->type, &m->key_state)) != SIGNER_OK)
 			return exit_of_signer(rc);
 		log_info("generated a %s key at %s (it cannot leave the token)", m->type,

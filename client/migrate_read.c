@@ -15,7 +15,7 @@
  *   key         any PEM or JWK private key file
  */
 #include "client/migrate.h"
-#include "client/acme.h"
+#include "client/http.h"
 #include "client/client.h"
 #include "common/common.h"
 
