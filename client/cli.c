@@ -30,6 +30,7 @@ struct signer_config cli_signer_config(const struct globals *g)
 	cfg.module = g->module;
 	cfg.pin_source = g->pin_source;
 	cfg.allow_extractable = g->allow_extractable;
+	cfg.pin_marker_dir = g->config_dir;
 	return cfg;
 }
 
@@ -51,7 +52,7 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 		return EXIT_OK;
 	signer_stop(*out);
 	*out = NULL;
-	return rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+	return rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN ? EXIT_USAGE : EXIT_FAIL;
 }
 
 int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,

@@ -406,7 +406,7 @@ static int account_thumbprint(const struct globals *g, const char *given, char *
 	if (rc == SIGNER_OK)
 		rc = signer_thumbprint(sg, SIGNER_KEY_ACCOUNT, out);
 	signer_stop(sg);
-	if (rc == SIGNER_ERR_CONFIG)
+	if (rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN)
 		return EXIT_USAGE;
 	return rc == SIGNER_OK ? EXIT_OK : EXIT_FAIL;
 }

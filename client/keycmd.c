@@ -70,5 +70,5 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	}
 	if (rc == SIGNER_OK)
 		return EXIT_OK;
-	return rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+	return rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN ? EXIT_USAGE : EXIT_FAIL;
 }

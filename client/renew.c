@@ -652,6 +652,13 @@ static int renew_one(const struct globals *g, const struct renew_opts *o, const 
 	 * run just committed, and finds it not due. */
 	if ((rc = renew_decide(&rg, o, name, res)) != EXIT_OK || !res->due)
 		goto out;
+	/* One refused PIN stops every login of the run: each costs one of the token's tries. */
+	if (signer_pin_refused()) {
+		snprintf(res->error, sizeof(res->error), "not renewed: the token refused the PIN "
+			 "earlier in this run, and no further login is tried");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	rc = renew_do(&rg, &c, o, name, res);
 out:
 	if (lock >= 0)

@@ -30,6 +30,8 @@ int signer_status_of_tok(int tok_status)
 {
 	if (tok_status == TOK_OK)
 		return SIGNER_OK;
+	if (tok_status == TOK_ERR_PIN)
+		return SIGNER_ERR_PIN;
 	return tok_status == TOK_ERR_CONFIG ? SIGNER_ERR_CONFIG : SIGNER_ERR;
 }
 
@@ -39,6 +41,7 @@ void signer_tok_opts(const struct signer_config *cfg, struct tok_opts *o)
 	o->module = cfg->module;
 	o->pin_source = cfg->pin_source;
 	o->allow_extractable = cfg->allow_extractable;
+	o->pin_marker_dir = cfg->pin_marker_dir;
 }
 
 static const char *slot_uri(const struct signer_config *cfg, int slot)

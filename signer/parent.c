@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A signer of this process reported SIGNER_ERR_PIN (signer_pin_refused). */
+static int pin_refused;
+
 struct signer {
 	int fd;
 	pid_t pid;
@@ -230,6 +233,9 @@ int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t
 	} else if (resp->op == WIRE_RESP_ERR && (num = wire_strdup(resp, 0)) != NULL &&
 		   strcmp(num, "-2") == 0) {
 		rc = SIGNER_ERR_CONFIG;
+	} else if (resp->op == WIRE_RESP_ERR && num != NULL && strcmp(num, "-3") == 0) {
+		rc = SIGNER_ERR_PIN;
+		pin_refused = 1;
 	} else if (resp->op != WIRE_RESP_ERR) {
 		log_error("signer: malformed response: op %u", resp->op);
 	}
@@ -273,6 +279,11 @@ static void field_str(struct wire_field *f, const char *s)
 
 /* ---- signer.h ---- */
 
+int signer_pin_refused(void)
+{
+	return pin_refused;
+}
+
 int signer_start(const struct signer_config *cfg, struct signer **out)
 {
 	struct signer *s = NULL;
@@ -284,6 +295,10 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 	if (cfg == NULL || (cfg->key_uri == NULL && cfg->account_key_file == NULL)) {
 		log_error("signer: no account key URI (--key)");
 		return SIGNER_ERR_CONFIG;
+	}
+	if (pin_refused) {
+		log_error("signer: not opening the token: it refused the PIN earlier in this run");
+		return SIGNER_ERR_PIN;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_error("signer: out of memory");

@@ -19,6 +19,8 @@ enum signer_status {
 	SIGNER_OK = 0,
 	SIGNER_ERR = -1,        /* runtime failure (token, PIN, I/O, protocol) */
 	SIGNER_ERR_CONFIG = -2, /* configuration: bad URI, no/ambiguous key, extractable key */
+	SIGNER_ERR_PIN = -3,    /* configuration: the token refused the PIN, now or in an
+	                         * earlier run with the same PIN source (tokens/pinmark.c) */
 };
 
 /* Which token key a request uses. */
@@ -39,6 +41,7 @@ struct signer_config {
 	const char *module;       /* --module, or NULL */
 	const char *pin_source;   /* --pin-source, or NULL (URI's pin-source, else prompt) */
 	int allow_extractable;    /* --allow-extractable-key */
+	const char *pin_marker_dir; /* where refused-PIN markers live (the config dir), or NULL */
 };
 
 struct signer; /* parent-side handle; opaque */
@@ -50,6 +53,11 @@ const char *signer_pin_source_env(const char *source);
 /* Fork the signer and wait until it has opened every configured key (or failed).
  * The parent forgets an env:/fd: PIN source without reading it. */
 int signer_start(const struct signer_config *cfg, struct signer **out);
+
+/* 1 once a signer of this process (signer_start, key generate/show) has reported
+ * SIGNER_ERR_PIN. signer_start then refuses at once, without a new child and without
+ * a login: one refused PIN stops every later login in the run (renew --all). */
+int signer_pin_refused(void);
 
 /* Close the socket and reap the child (it exits at EOF; SIGKILL after 5 s). NULL is
  * fine. The child also dies (SIGKILL) when the thread that called signer_start exits. */

@@ -23,7 +23,7 @@
 #include <openssl/evp.h>
 
 /* $P11ACME_LOCK_DIR, else /run/lock/p11acme when we can use it, else /tmp. */
-static const char *lock_dir(void)
+const char *tok_lock_dir(void)
 {
 	const char *d = getenv("P11ACME_LOCK_DIR");
 
@@ -56,7 +56,7 @@ static int lock_name(const char *module, char *buf, size_t len)
 	EVP_MD_CTX_free(h);
 	if (!ok)
 		return -1;
-	snprintf(buf, len, "%s/p11acme-%02x%02x%02x%02x%02x%02x%02x%02x.lock", lock_dir(),
+	snprintf(buf, len, "%s/p11acme-%02x%02x%02x%02x%02x%02x%02x%02x.lock", tok_lock_dir(),
 		 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7]);
 	return 0;
 }

@@ -198,7 +198,7 @@ static int check_pin_state(const struct tok_ctx *c)
 		log_error("%s: the user PIN of token '%s' is locked (CKF_USER_PIN_LOCKED); "
 			  "unlock it with the SO PIN (e.g. pkcs11-tool --init-pin --login --login-type so)",
 			  c->uri, t->label);
-		return TOK_ERR;
+		return TOK_ERR_PIN;
 	}
 	if (!t->userPinSet) {
 		log_error("%s: token '%s' has no user PIN set; initialise it first", c->uri, t->label);
@@ -213,8 +213,24 @@ static int check_pin_state(const struct tok_ctx *c)
 	return TOK_OK;
 }
 
+/* A refused PIN: say so, and record it so that no later run tries the same PIN. */
+static int login_refused(struct tok_ctx *c, const char *source, const char *pin_value,
+			 unsigned long rv)
+{
+	if (rv == CKR_PIN_INCORRECT)
+		log_error("%s: the PIN for token '%s' is wrong (CKR_PIN_INCORRECT); not retrying, "
+			  "since each wrong PIN uses up one of the token's tries", c->uri,
+			  c->slot->token->label);
+	else
+		log_error("%s: token '%s' refused the PIN: %s", c->uri, c->slot->token->label,
+			  tok_ckr_name(rv));
+	tok_pinmark_set(c, source, pin_value, rv);
+	return TOK_ERR_PIN;
+}
+
 /* Log in exactly once. libp11 would accept a second login silently, and a retry after
- * CKR_PIN_INCORRECT burns another of the token's tries. */
+ * CKR_PIN_INCORRECT burns another of the token's tries, as does a later run with the
+ * same PIN source (pinmark.c). */
 static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct tok_opts *o)
 {
 	const char *source = o != NULL && o->pin_source != NULL ? o->pin_source : u->pin_source;
@@ -227,6 +243,8 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 	snprintf(what, sizeof(what), "token '%s'", c->slot->token->label);
 	if (!c->slot->token->loginRequired)
 		return TOK_OK;
+	if ((ret = tok_pinmark_check(c, source, u->pin_value)) != TOK_OK)
+		return ret;
 	pin = tok_pin_read(source, u->pin_value, what);
 	if (pin == NULL) {
 		ret = TOK_ERR_CONFIG;
@@ -238,18 +256,19 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 	tok_release_signals(&held);
 	if (ok) {
 		ret = TOK_OK;
+		tok_pinmark_clear(c);
 		c->pin = pin;   /* for CKA_ALWAYS_AUTHENTICATE keys (ui_read) */
 		pin = NULL;
 		goto out;
 	}
 	rv = tok_last_ckr();
-	if (rv == CKR_PIN_INCORRECT)
-		log_error("%s: the PIN for token '%s' is wrong (CKR_PIN_INCORRECT); not retrying, "
-			  "since each wrong PIN uses up one of the token's tries", c->uri,
-			  c->slot->token->label);
-	else
-		log_error("%s: login to token '%s' failed: %s", c->uri, c->slot->token->label,
-			  tok_ckr_name(rv));
+	if (tok_pin_refused(rv)) {
+		ret = login_refused(c, source, u->pin_value, rv);
+		goto out;
+	}
+	ret = TOK_ERR;
+	log_error("%s: login to token '%s' failed: %s", c->uri, c->slot->token->label,
+		  tok_ckr_name(rv));
 out:
 	secret_free(pin);
 	return ret;
@@ -290,6 +309,7 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 		goto out;
 	c->lock_fd = -1;
 	c->allow_extractable = o != NULL && o->allow_extractable;
+	c->mark_dir = o != NULL ? o->pin_marker_dir : NULL;
 	c->uri = uri_redact_pin(uri, "(hidden)");
 	c->module = module_resolve(o, &u, uri);
 	if (c->uri == NULL || c->module == NULL) {
@@ -341,6 +361,7 @@ void tok_close(struct tok_ctx *c)
 	}
 	UI_destroy_method(c->ui);
 	secret_free(c->pin);
+	free(c->mark_path);
 	tok_unlock(c->lock_fd);
 	free(c->module);
 	free(c->uri);

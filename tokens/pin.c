@@ -1,7 +1,9 @@
 /*
  * PIN sources. A PIN never comes from argv (it would show in ps and shell history).
  * Exactly one trailing "\n" or "\r\n" is stripped, because a file written by echo
- * otherwise fails, and every failure burns one of the token's few retries.
+ * otherwise fails, and every failure burns one of the token's few retries. For the
+ * same reason a PIN that still ends in a newline after that (a file with a blank line
+ * at its end) is refused before any login: no token PIN ends in a line break.
  */
 #include "tokens/tokens.h"
 #include "common/common.h"
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 
 #define PIN_MAX 1024
@@ -42,6 +45,12 @@ static char *pin_finish(char *pin, size_t len, const char *from, const char *wha
 		log_error("%s: the PIN from %s is empty", what, from);
 		goto bad;
 	}
+	if (pin[strlen(pin) - 1] == '\n' || pin[strlen(pin) - 1] == '\r') {
+		log_error("%s: the PIN from %s ends in more than one line break; not logging in "
+			  "with it (a wrong PIN uses up one of the token's tries): remove the blank "
+			  "line(s) at its end, one newline is fine", what, from);
+		goto bad;
+	}
 	return pin;
 bad:
 	OPENSSL_cleanse(pin, len);
@@ -49,10 +58,25 @@ bad:
 	return NULL;
 }
 
+/* A PIN file others can read is a PIN others know: warn (the login still goes on). */
+static void pin_file_mode(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warn("%s: the PIN file %s is readable by %s (mode %04o); make it readable by "
+			 "its owner only: chmod 600 %s", what, path,
+			 (st.st_mode & S_IROTH) ? "every user" : "its group",
+			 (unsigned int)(st.st_mode & 07777), path);
+}
+
 static char *pin_from_file(const char *path, const char *what)
 {
 	size_t len = 0;
 	char *pin = file_read(path, PIN_MAX, &len, 0);
+
+	if (pin != NULL)
+		pin_file_mode(path, what);
 
 	if (pin == NULL) {
 		log_error("%s: cannot read the PIN file %s: %s", what, path,

@@ -36,6 +36,8 @@ struct tok_ctx {
 	 * libp11 keeps its own copy of the PIN for the life of the slot anyway. */
 	char *pin;                /* wiped by tok_close */
 	UI_METHOD *ui;
+	const char *mark_dir;     /* tok_opts.pin_marker_dir (not owned), or NULL */
+	char *mark_path;          /* this token's PIN failure marker (pinmark.c) */
 };
 
 
@@ -52,6 +54,18 @@ void tok_describe(const PKCS11_TOKEN *t, char *buf, size_t len);
 
 /* Our own session on the selected slot; rw for key generation. TOK_OK or TOK_ERR. */
 int tok_session(struct tok_ctx *c, int rw);
+
+/* PIN failure markers (pinmark.c). check: TOK_ERR_PIN (logged) when the token
+ * refused a PIN from this very source before; set: record a refusal (rv); clear:
+ * after a successful login. tok_pin_refused: 1 when rv says the PIN was refused. */
+int tok_pinmark_check(struct tok_ctx *c, const char *source, const char *pin_value);
+void tok_pinmark_set(struct tok_ctx *c, const char *source, const char *pin_value,
+		     unsigned long rv);
+void tok_pinmark_clear(struct tok_ctx *c);
+int tok_pin_refused(unsigned long rv);
+
+/* $P11ACME_LOCK_DIR, else /run/lock/p11acme when usable, else /tmp (lock.c). */
+const char *tok_lock_dir(void);
 
 /* Per-token lock (see lock.c). tok_lock returns an fd or -1 (logged). */
 int tok_lock(const char *module);

@@ -17,6 +17,9 @@ enum tok_status {
 	TOK_ERR = -1,        /* runtime failure: token error, wrong PIN, I/O */
 	TOK_ERR_CONFIG = -2, /* the user must change something: bad URI, no or several
 	                      * matching tokens/keys, bad PIN source, extractable key */
+	TOK_ERR_PIN = -3,    /* the token refused the PIN (or its user PIN is locked), now
+	                      * or in an earlier run with the same PIN source: a
+	                      * configuration error, and no further login should be tried */
 };
 
 /* ---- RFC 7512 URIs ---- */
@@ -66,6 +69,8 @@ struct tok_opts {
 	const char *module;     /* --module; overrides the URI's module-path/module-name */
 	const char *pin_source; /* --pin-source; overrides the URI's pin-source */
 	int allow_extractable;  /* accept CKA_EXTRACTABLE=TRUE / CKA_SENSITIVE=FALSE (warns) */
+	const char *pin_marker_dir; /* PIN failure markers go to DIR/pin-failed/ (the client's
+	                             * config dir); NULL: the lock directory */
 };
 
 /* One loaded module and one logged-in token. Opaque. */
@@ -74,7 +79,9 @@ struct tok_ctx;
 /* Load the module (--module, else module-path, else p11-kit's proxy), select exactly one
  * token matching the URI's token attributes (an ambiguous or empty match lists the
  * tokens present), refuse a locked user PIN, read the PIN and log in once, all under a
- * per-token lock file. Returns TOK_OK and *out, or a negative tok_status. */
+ * per-token lock file. A PIN the token refused is recorded in a marker file, and a
+ * PIN source with such a marker is not tried again until it changes (pinmark.c):
+ * both give TOK_ERR_PIN. Returns TOK_OK and *out, or a negative tok_status. */
 int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out);
 
 /* Find exactly one private key on the open token matching the URI's object/id (a URI

@@ -2,9 +2,9 @@
 # Token faults, through `issue` against a real Pebble:
 # - a wrong PIN: exactly one failed C_Login (counted with OpenSC's pkcs11-spy
 #   between p11acme and SoftHSM), the token's "user PIN count low" flag set after
-#   it (SoftHSM's visible state of a failed login), exit 1, and a message that
+#   it (SoftHSM's visible state of a failed login), and a message that
 #   says the PIN is wrong; the PIN itself is in no message; nothing is sent to
-#   the CA (no JWS can be made);
+#   the CA (no JWS can be made); exit 2 (fix the PIN: a configuration error);
 # - a token that is not there: a message naming the token's label;
 # - a key that is not there: a message naming the key's label;
 # - a module that is not there: a message naming the module's path.
@@ -24,7 +24,7 @@ pkcs11-tool --module "$TH_MODULE" -T | grep -q 'user PIN count low' &&
 printf '9876\n' >"$T/pin-wrong"
 reqs=$(th_pebble_requests)
 [ -f "$SPY" ] || th_fail "pkcs11-spy not found at $SPY (package opensc)"
-PKCS11SPY=$TH_MODULE PKCS11SPY_OUTPUT="$T/spy.log" th_expect_exit 1 \
+PKCS11SPY=$TH_MODULE PKCS11SPY_OUTPUT="$T/spy.log" th_expect_exit 2 \
 	run --key "$TH_KEY" --module "$SPY" --pin-source "file:$T/pin-wrong"
 th_log "wrong PIN: $(grep -i error "$T/out" | tr '\n' ' ')"
 grep -i error "$T/out" | grep -Eqi 'PIN.*(wrong|incorrect)|(wrong|incorrect).*PIN' ||

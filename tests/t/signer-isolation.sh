@@ -58,7 +58,7 @@ grep -q "unknown operation" "$T/malformed.err" || th_fail "no message for an unk
 grep -q "larger than" "$T/malformed.err" || th_fail "no message for an oversized frame"
 
 # Exit statuses: a key that does not exist is a configuration error (SIGNER_ERR_CONFIG
-# -> 2, reported through the ready frame); a wrong PIN is a runtime error (-> 1).
+# -> 2, reported through the ready frame); so is a wrong PIN (SIGNER_ERR_PIN -> 2).
 set +e
 $TOOL -m "$TH_MODULE" -p "file:$TH_PIN_FILE" "pkcs11:token=$TH_TOKEN_LABEL;object=nosuchkey" alg 2>"$T/err"
 rc=$?
@@ -69,5 +69,5 @@ set +e
 $TOOL -m "$TH_MODULE" -p "file:$T/badpin" "$TH_KEY" alg 2>"$T/err"
 rc=$?
 set -e
-[ "$rc" = 1 ] || th_fail "a wrong PIN gave status $rc, want 1"
+[ "$rc" = 2 ] || th_fail "a wrong PIN gave status $rc, want 2"
 echo ok

@@ -40,6 +40,6 @@ vg() {
 	th_fail "key generate under valgrind"
 [ "$(vg "missing key" $SIG "$tok;object=nosuchkey" alg)" = 2 ] || th_fail "missing key status"
 printf '9999\n' >"$T/badpin"
-[ "$(vg "wrong PIN" $TOOL -m "$TH_MODULE" -p "file:$T/badpin" "$TH_KEY" alg)" = 1 ] ||
+[ "$(vg "wrong PIN" $TOOL -m "$TH_MODULE" -p "file:$T/badpin" "$TH_KEY" alg)" = 2 ] ||
 	th_fail "wrong PIN status"
 echo ok

@@ -18,7 +18,7 @@
  *                                      a good request must still work; prints "ok"
  *   keyshow [json] | keygen TYPE       p11acme key show / key generate
  *
- * Exit status: 0 ok; 1 failure; 2 configuration error (SIGNER_ERR_CONFIG).
+ * Exit status: 0 ok; 1 failure; 2 configuration error (SIGNER_ERR_CONFIG, SIGNER_ERR_PIN).
  */
 #include "signer/internal.h"
 #include "common/common.h"
@@ -32,7 +32,7 @@
 
 static int status_exit(int rc)
 {
-	return rc == SIGNER_OK ? 0 : rc == SIGNER_ERR_CONFIG ? 2 : 1;
+	return rc == SIGNER_OK ? 0 : rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN ? 2 : 1;
 }
 
 static enum signer_key key_arg(int argc, char **argv, int i)

@@ -1,7 +1,8 @@
 /*
  * Test tool for tokens/ (not a unit test: the runner only runs test_*).
  *
- *   tok_tool [--module M] [--pin-source S] [--allow-extractable] [--environ FILE] CMD URI [ARG]
+ *   tok_tool [--module M] [--pin-source S] [--allow-extractable] [--environ FILE]
+ *            [--marker-dir DIR] CMD URI [ARG]
  *
  * CMD:
  *   open         open the token and load the key; print "ok"
@@ -13,7 +14,8 @@
  *   keygen TYPE  tok_generate_key (URI names label/id)
  * --environ FILE: after opening, write /proc/self/environ to FILE, and print
  * "pin-env: gone" or "pin-env: present" for an env: PIN source.
- * Exit: 0 ok, 1 failure, 2 TOK_ERR_CONFIG.
+ * --marker-dir DIR: refused-PIN markers in DIR/pin-failed (tok_opts.pin_marker_dir).
+ * Exit: 0 ok, 1 failure, 2 TOK_ERR_CONFIG or TOK_ERR_PIN.
  */
 #include "tokens/tok_int.h"
 #include "common/common.h"
@@ -32,7 +34,7 @@ struct args {
 static int usage(void)
 {
 	fprintf(stderr, "usage: tok_tool [--module M] [--pin-source S] [--allow-extractable] "
-		"[--environ FILE] open|sign|info|export-check|loop N|keygen TYPE URI\n");
+		"[--environ FILE] [--marker-dir DIR] open|sign|info|export-check|loop N|keygen TYPE URI\n");
 	return 2;
 }
 
@@ -52,6 +54,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->o.pin_source = argv[++i];
 		else if (strcmp(argv[i], "--environ") == 0)
 			a->environ_file = argv[++i];
+		else if (strcmp(argv[i], "--marker-dir") == 0)
+			a->o.pin_marker_dir = argv[++i];
 		else
 			return -1;
 	}
@@ -221,7 +225,7 @@ int main(int argc, char **argv)
 		return loop(&a, a.arg ? atoi(a.arg) : 1);
 	rc = tok_open(a.uri, &a.o, &c);
 	if (rc != TOK_OK)
-		return rc == TOK_ERR_CONFIG ? 2 : 1;
+		return rc == TOK_ERR_CONFIG || rc == TOK_ERR_PIN ? 2 : 1;
 	if (a.environ_file != NULL)
 		report_environ(&a);
 	rc = run(&a, c);
