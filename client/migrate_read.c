@@ -183,6 +183,8 @@ static int read_certbot(const char *dir, const char *server, const char *want,
 	char *accounts = NULL, *base = NULL, *acct = NULL;
 	int n = 0, pick = 0, rc = EXIT_USAGE;
 
+	if (dir_usable("certbot", dir) != EXIT_OK)
+		goto out;
 	if (host == NULL || path == NULL || (accounts = xasprintf("%s/accounts", dir)) == NULL ||
 	    (base = xasprintf("%s/%s%s%s", accounts, host, path[0] ? "/" : "", path)) == NULL)
 		goto out;
@@ -220,6 +222,8 @@ static int read_lego(const char *dir, const char *server, const char *want,
 	char *meta = NULL, *p;
 	int n = 0, pick = 0, rc = EXIT_USAGE;
 
+	if (dir_usable("lego", dir) != EXIT_OK)
+		goto out;
 	if (host == NULL || (accounts = xasprintf("%s/accounts", dir)) == NULL)
 		goto out;
 	for (p = host; *p != '\0'; p++)

@@ -9,6 +9,8 @@ still do at the CA after a migration.
   acme_key.py ... KEYFILE deactivate   deactivate the key's account
   acme_key.py ... KEYFILE order NAME   newOrder for NAME: exit 0 when the CA accepts it,
                                        1 with the CA's problem type on stdout otherwise
+  acme_key.py KEYFILE jwk              print the key as a private JWK (as certbot keeps
+                                       it); offline, --server and --ca not needed
 
 KEYFILE is a PEM private key (EC P-256/P-384 or RSA). badNonce is retried.
 """
@@ -35,12 +37,25 @@ def ibytes(i, n=None):
     return i.to_bytes(n, "big")
 
 
+def private_jwk(key):
+    if isinstance(key, rsa.RSAPrivateKey):
+        n = key.private_numbers()
+        m = {"n": n.public_numbers.n, "e": n.public_numbers.e, "d": n.d, "p": n.p, "q": n.q,
+             "dp": n.dmp1, "dq": n.dmq1, "qi": n.iqmp}
+        return dict({k: b64(ibytes(v)) for k, v in m.items()}, kty="RSA")
+    n = key.private_numbers()
+    size = (key.curve.key_size + 7) // 8
+    crv = {256: "P-256", 384: "P-384"}[key.curve.key_size]
+    return {"kty": "EC", "crv": crv, "x": b64(ibytes(n.public_numbers.x, size)),
+            "y": b64(ibytes(n.public_numbers.y, size)), "d": b64(ibytes(n.private_value, size))}
+
+
 class Client:
     def __init__(self, server, ca, keyfile):
         self.ctx = ssl.create_default_context(cafile=ca)
         with open(keyfile, "rb") as f:
             self.key = serialization.load_pem_private_key(f.read(), None)
-        self.dir = json.loads(self.get(server).read())
+        self.dir = json.loads(self.get(server).read()) if server else None
         self.nonce = None
         self.kid = None
 
@@ -96,13 +111,16 @@ class Client:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--ca", required=True)
+    ap.add_argument("--server")
+    ap.add_argument("--ca")
     ap.add_argument("key")
-    ap.add_argument("cmd", choices=["register", "lookup", "deactivate", "order"])
+    ap.add_argument("cmd", choices=["register", "lookup", "deactivate", "order", "jwk"])
     ap.add_argument("name", nargs="?")
     a = ap.parse_args()
-    c = Client(a.server, a.ca, a.key)
+    c = Client(None if a.cmd == "jwk" else a.server, a.ca, a.key)
+    if a.cmd == "jwk":
+        print(json.dumps(private_jwk(c.key)))
+        return 0
     if a.cmd == "register":
         code, h, body = c.post(c.dir["newAccount"], {"termsOfServiceAgreed": True}, True)
         if code not in (200, 201):

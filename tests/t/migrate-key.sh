@@ -16,14 +16,7 @@ tok="pkcs11:token=$TH_TOKEN_LABEL"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/rsa.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/ec.pem" 2>/dev/null
 chmod 0600 "$T/rsa.pem" "$T/ec.pem"
-/usr/bin/python3 - "$T/ec.pem" >"$T/ec.jwk" <<'PY'
-import sys, json, base64
-from cryptography.hazmat.primitives import serialization
-k = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
-n = k.private_numbers()
-b = lambda i: base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
-print(json.dumps({"kty": "EC", "crv": "P-256", "x": b(n.public_numbers.x), "y": b(n.public_numbers.y), "d": b(n.private_value)}))
-PY
+ak "$T/ec.pem" jwk >"$T/ec.jwk"
 chmod 0600 "$T/ec.jwk"
 rsa_url=$(ak "$T/rsa.pem" register) || th_fail "cannot register the RSA account"
 ec_url=$(ak "$T/ec.pem" register) || th_fail "cannot register the EC account"
