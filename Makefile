@@ -5,6 +5,8 @@ BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 SHAREDIR = $(PREFIX)/share/p11acme
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# /etc/p11acme is the default --config-dir whatever PREFIX is.
+SYSCONFDIR ?= /etc
 
 PKGS    = libp11 libcrypto libcurl libcjson p11-kit-1 libmicrohttpd
 CC     ?= cc
@@ -95,6 +97,10 @@ install: $(BUILD)/p11acme
 	    sed 's|/usr/local/bin/|$(BINDIR)/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#scripts/} && \
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#scripts/} || exit 1; done; fi
 	for f in scripts/*.cron; do [ -f $$f ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/ || true; done
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/p11acme
+	install -d $(DESTDIR)$(SYSCONFDIR)/default
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/p11acme ] || \
+	  install -m 0600 scripts/p11acme.default $(DESTDIR)$(SYSCONFDIR)/default/p11acme
 
 clean:
 	rm -rf build build-asan build-fuzz p11acme

@@ -11,6 +11,7 @@
 
 #include "client/cli.h"
 #include "client/migrate.h"
+#include "client/opts.h"
 #include "common/common.h"
 
 #define MAX_EMAILS 10
@@ -145,7 +146,7 @@ static int reg_parse(int argc, char **argv, struct reg_opts *r)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'm':
 			if ((rc = reg_email(r, optarg)) != EXIT_OK)
@@ -220,7 +221,7 @@ static int simple_opts(const char *sub, int argc, char **argv, int *yes, const c
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'y':
 			if (yes == NULL)

@@ -14,11 +14,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("p11acme: ", stderr);
+	fprintf(stderr, "%sp11acme: ", log_sd_prefix(LOG_ERROR));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\ntry 'p11acme %s --help'\n", cmd);
+	fprintf(stderr, "\n%stry 'p11acme %s --help'\n", log_sd_prefix(LOG_ERROR), cmd);
 	return EXIT_USAGE;
 }
 
@@ -61,6 +61,8 @@ int cli_session(const struct globals *g, const char *new_key_uri, const char *ce
 	int rc;
 
 	memset(a, 0, sizeof(*a));
+	log_debug("bounds: %d s for the issuance (--timeout), %d s for each hook run "
+		  "(--hook-timeout)", g->timeout, g->hook_timeout);
 	if ((rc = cli_signer_start(g, new_key_uri, cert_key_uri, signer)) != EXIT_OK)
 		return rc;
 	if (acme_open(a, g, *signer) != 0)

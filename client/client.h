@@ -25,6 +25,7 @@ enum exit_status {
 };
 
 #define LE_PRODUCTION_URL "https://acme-v02.api.letsencrypt.org/directory"
+#define TIMEOUT_BASE 90  /* seconds for one issuance without hooks (certbot's poll bound) */
 #define LE_STAGING_URL "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 /* Global options (before the command), each also read from P11ACME_* (main.c). */
@@ -37,7 +38,9 @@ struct globals {
 	const char *config_dir; /* --config-dir / P11ACME_CONFIG_DIR, default /etc/p11acme */
 	int allow_extractable;  /* --allow-extractable-key */
 	int json;               /* --json */
-	int timeout;            /* --timeout seconds, default 90 */
+	int timeout;            /* --timeout seconds; default 90 + hook_timeout (a hook
+				 * that uses its whole time must not end the run) */
+	int timeout_given;      /* --timeout or P11ACME_TIMEOUT was given */
 	int hook_timeout;       /* --hook-timeout seconds for each hook run, default 300; 0: none */
 };
 

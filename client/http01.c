@@ -13,6 +13,7 @@
 #include "client/http01.h"
 
 #include "client/cli.h"
+#include "client/opts.h"
 #include "common/common.h"
 
 #include <arpa/inet.h>
@@ -482,7 +483,7 @@ int cmd_serve_http01(const struct globals *g, int argc, char **argv)
 	int port = 80, c, rc = EXIT_USAGE;
 
 	optind = 0; /* GNU: full re-initialisation, main.c may have run getopt already */
-	while ((c = getopt_long(argc, argv, "l:t:h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "l:t:h", opts)) != -1) {
 		switch (c) {
 		case 'l': listen_arg = optarg; break;
 		case 't': given = optarg; break;
@@ -584,7 +585,7 @@ int cmd_http01_config(const struct globals *g, int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "t:h", opts)) != -1) {
 		switch (c) {
 		case 't': given = optarg; break;
 		case 'h': config_usage(stdout); return EXIT_OK;

@@ -15,6 +15,7 @@
 
 #include "client/certkey.h"
 #include "client/cli.h"
+#include "client/opts.h"
 #include "client/solve.h"
 #include "client/store.h"
 #include "common/common.h"
@@ -251,7 +252,7 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 	int c, rc, http_opts = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:h", issue_opts_long, NULL)) != -1)
+	while ((c = opts_getopt(argc, argv, "d:h", issue_opts_long)) != -1)
 		if ((rc = issue_option(c, o, &http_opts)) != EXIT_OK)
 			return rc;
 	if (optind < argc)
@@ -418,8 +419,29 @@ out:
 
 /* ---- step: order, CSR, finalize ---- */
 
+/* A profile the CA does not list in meta.profiles would be ignored by some CAs and
+ * refused by others; either way the certificate is not what was asked for. */
+static int profile_offered(const struct acme_directory *dir, const char *server,
+			   const char *profile)
+{
+	if (dir->n_profiles == 0) {
+		log_error("--profile %s: %s offers no profiles (no meta.profiles in its directory); "
+			  "leave --profile out", profile, server);
+		return 0;
+	}
+	for (size_t i = 0; i < dir->n_profiles; i++)
+		if (strcmp(dir->profiles[i], profile) == 0)
+			return 1;
+	log_error("--profile %s: the CA does not offer it; it offers:", profile);
+	for (size_t i = 0; i < dir->n_profiles; i++)
+		log_error("  %s", dir->profiles[i]);
+	return 0;
+}
+
 static int issue_order(struct issue *is)
 {
+	if (is->o->profile != NULL && !profile_offered(&is->a.dir, is->g->server, is->o->profile))
+		return EXIT_USAGE;
 	if (acme_order_new(&is->a, is->o->names, is->o->n_names, is->o->profile, &is->order,
 			   &is->order_url) != 0)
 		return EXIT_FAIL;
@@ -629,7 +651,7 @@ static int issue_record(struct issue *is)
 	kv[n++] = (struct conf_kv){ "module", is->g->module };
 	kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
 	kv[n++] = (struct conf_kv){ "ca_bundle", is->g->ca_bundle };
-	kv[n++] = (struct conf_kv){ "timeout", timeout };
+	kv[n++] = (struct conf_kv){ "timeout", is->g->timeout_given ? timeout : NULL };
 	for (size_t i = 0; i < o->n_names; i++)
 		kv[n++] = (struct conf_kv){ "domain", o->names[i] };
 	kv[n++] = (struct conf_kv){ "solver", solver_name(o->solver.kind) };

@@ -8,6 +8,7 @@
 
 #include "client/certkey.h"
 #include "client/cli.h"
+#include "client/opts.h"
 #include "common/common.h"
 
 static void key_usage(FILE *f)
@@ -31,7 +32,7 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct signer_config cfg = { 0 };
-	const char *sub, *type = "ec256";
+	const char *sub, *type = "ec256", *key_uri = NULL;
 	int c, rc, have_type = 0;
 
 	if (argc < 2) {
@@ -45,11 +46,10 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	}
 	if (strcmp(sub, "generate") != 0 && strcmp(sub, "show") != 0)
 		return cli_usage_error("key", "unknown subcommand '%s'", sub);
-	cfg = cli_signer_config(g);
 	optind = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc - 1, argv + 1, "h", opts)) != -1) {
 		switch (c) {
-		case 'k': cfg.key_uri = optarg; break;
+		case 'k': key_uri = optarg; break;
 		case 't': type = optarg; have_type = 1; break;
 		case 'h': key_usage(stdout); return EXIT_OK;
 		default: key_usage(stderr); return EXIT_USAGE;
@@ -57,6 +57,10 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return cli_usage_error("key", "unexpected argument: %s", argv[1 + optind]);
+	/* read after the options: global ones may follow the command */
+	cfg = cli_signer_config(g);
+	if (key_uri != NULL)
+		cfg.key_uri = key_uri;
 	if (cfg.key_uri == NULL)
 		return cli_usage_error("key", "%s needs --key URI", sub);
 	if (strcmp(sub, "generate") == 0) {

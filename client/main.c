@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "client/client.h"
+#include "client/opts.h"
 #include "common/common.h"
 #include "common/trace.h"
 
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 "  --pin-source SRC       file:PATH, env:NAME or fd:N (P11ACME_PIN_SOURCE)\n"
 "  --ca-bundle FILE       trust anchors for the CA's TLS (P11ACME_CA_BUNDLE)\n"
 "  --config-dir DIR       default /etc/p11acme (P11ACME_CONFIG_DIR)\n"
-"  --timeout SECONDS      bound on one run, default 90 (P11ACME_TIMEOUT)\n"
+"  --timeout SECONDS      bound on one issuance, default 90 + --hook-timeout\n"
+"                         (P11ACME_TIMEOUT)\n"
 "  --hook-timeout SECONDS bound on each hook run, default 300, 0 for none\n"
 "                         (P11ACME_HOOK_TIMEOUT)\n"
 "  --allow-extractable-key  accept a key that can leave the token (P11ACME_ALLOW_EXTRACTABLE_KEY=1)\n"
@@ -89,20 +91,19 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 	g->config_dir = getenv("P11ACME_CONFIG_DIR");
 	g->allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
 	g->json = env_flag("P11ACME_JSON");
-	g->timeout = 90;
 	g->hook_timeout = 300;
 	f->quiet = env_flag("P11ACME_QUIET");
 	if ((v = getenv("P11ACME_VERBOSE")) != NULL && *v != '\0')
 		f->verbose = atoi(v);
 	if ((v = getenv("P11ACME_TIMEOUT")) != NULL && *v != '\0' &&
 	    parse_timeout(v, 1, &g->timeout) != 0) {
-		fprintf(stderr, "p11acme: P11ACME_TIMEOUT: not a number of seconds (1..86400): %s\n", v);
+		log_error("P11ACME_TIMEOUT: not a number of seconds (1..86400): %s", v);
 		return EXIT_USAGE;
 	}
+	g->timeout_given = g->timeout > 0;
 	if ((v = getenv("P11ACME_HOOK_TIMEOUT")) != NULL && *v != '\0' &&
 	    parse_timeout(v, 0, &g->hook_timeout) != 0) {
-		fprintf(stderr, "p11acme: P11ACME_HOOK_TIMEOUT: not a number of seconds "
-			"(0..86400): %s\n", v);
+		log_error("P11ACME_HOOK_TIMEOUT: not a number of seconds (0..86400): %s", v);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -130,7 +131,8 @@ static const struct option global_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* One global option; returns -1 to go on, else the exit status. */
+/* One global option; returns -1 to go on, else the exit status. The messages
+ * name the option's value only where it cannot be a secret (a number). */
 static int global_option(int c, struct globals *g, struct cli_flags *f)
 {
 	switch (c) {
@@ -143,15 +145,14 @@ static int global_option(int c, struct globals *g, struct cli_flags *f)
 	case O_CONFDIR: g->config_dir = optarg; break;
 	case O_TIMEOUT:
 		if (parse_timeout(optarg, 1, &g->timeout) != 0) {
-			fprintf(stderr, "p11acme: --timeout: not a number of seconds (1..86400): %s\n",
-				optarg);
+			log_error("--timeout: not a number of seconds (1..86400): %s", optarg);
 			return EXIT_USAGE;
 		}
+		g->timeout_given = 1;
 		break;
 	case O_HOOK_TIMEOUT:
 		if (parse_timeout(optarg, 0, &g->hook_timeout) != 0) {
-			fprintf(stderr, "p11acme: --hook-timeout: not a number of seconds "
-				"(0..86400): %s\n", optarg);
+			log_error("--hook-timeout: not a number of seconds (0..86400): %s", optarg);
 			return EXIT_USAGE;
 		}
 		break;
@@ -174,7 +175,24 @@ static void globals_finish(struct globals *g, const struct cli_flags *f)
 		g->config_dir = "/etc/p11acme";
 	if (g->ca_bundle != NULL && *g->ca_bundle == '\0')
 		g->ca_bundle = NULL;
+	/* No hook bound: no run bound either, else a slow hook would end the run. */
+	if (!g->timeout_given)
+		g->timeout = g->hook_timeout > 0 ? TIMEOUT_BASE + g->hook_timeout : 86400;
 	log_verbosity = f->quiet ? LOG_ERROR : LOG_INFO + f->verbose;
+}
+
+/* What a global option given after the command changes (opts.c applies it). */
+static struct globals *cur_g;
+static struct cli_flags *cur_f;
+
+static int global_after_command(int c, const char *arg)
+{
+	int rc;
+
+	(void)arg; /* global_option reads optarg, which is still arg here */
+	rc = global_option(c, cur_g, cur_f);
+	globals_finish(cur_g, cur_f);
+	return rc;
 }
 
 static const struct {
@@ -203,7 +221,7 @@ static int dispatch(const struct globals *g, int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "p11acme: unknown command '%s'\n", cmd);
+	log_error("unknown command '%s'", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
 }
@@ -235,7 +253,11 @@ int main(int argc, char **argv)
 	if ((rc = globals_from_env(&g, &f)) >= 0)
 		return rc;
 	/* '+': stop at the command, so its options stay its own. */
-	while ((c = getopt_long(argc, argv, "+vqh", global_opts, NULL)) != -1)
+	cur_g = &g;
+	cur_f = &f;
+	opts_set_globals(global_opts, "vq", global_after_command);
+	optind = 0;
+	while ((c = opts_getopt(argc, argv, "+vqh", global_opts)) != -1)
 		if ((rc = global_option(c, &g, &f)) >= 0)
 			return rc;
 	globals_finish(&g, &f);

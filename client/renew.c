@@ -25,6 +25,7 @@
 
 #include "client/ari.h"
 #include "client/cli.h"
+#include "client/opts.h"
 #include "client/store.h"
 #include "common/common.h"
 
@@ -116,7 +117,7 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 	o->days = -1;
 	o->lock_wait = LOCK_WAIT_DEFAULT;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case O_CN: o->cert_name = optarg; break;
 		case O_ALL: all = 1; break;
@@ -266,7 +267,7 @@ static int conf_globals(const struct globals *g, const struct renew_conf *c,
 	/* main.c fills in Let's Encrypt when nothing was given. */
 	if ((v = conf_get(c, "server")) != NULL && strcmp(g->server, LE_PRODUCTION_URL) == 0)
 		out->server = v;
-	if ((v = conf_get(c, "timeout")) != NULL && g->timeout == 90) {
+	if ((v = conf_get(c, "timeout")) != NULL && !g->timeout_given) {
 		if (parse_long(v, 1, 86400, &t) != 0) {
 			snprintf(err, errlen, "timeout: not a number of seconds: %s", v);
 			return EXIT_USAGE;
@@ -553,18 +554,25 @@ static char *live_target(const char *config_dir, const char *name)
 }
 
 /* Run cmd_issue with the conf's argv. issue's stdout (the live dir, or JSON)
- * goes to our stderr, so that renew's stdout carries only renew's results. */
+ * goes to our stderr, so that renew's stdout carries only renew's results; with
+ * -q nowhere. */
 static int renew_issue(const struct globals *rg, int argc, char **argv)
 {
-	int saved, rc;
+	int saved, rc, to = 2;
 
 	fflush(stdout);
-	if ((saved = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 || dup2(2, 1) < 0) {
+	if (log_verbosity < LOG_INFO)
+		to = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if ((saved = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 || to < 0 || dup2(to, 1) < 0) {
+		if (to > 2)
+			close(to);
 		log_error("renew: stdout: %s", strerror(errno));
 		if (saved >= 0)
 			close(saved);
 		return EXIT_FAIL;
 	}
+	if (to > 2)
+		close(to);
 	rc = cmd_issue(rg, argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
@@ -680,6 +688,9 @@ static void result_print(const struct globals *g, const struct renew_opts *o,
 	if (res->not_after != 0)
 		rfc3339_format(res->not_after, na, sizeof(na));
 	if (!g->json) {
+		/* -q: a run in which nothing happened prints nothing at all */
+		if (log_verbosity < LOG_INFO && !res->due && res->error[0] == '\0')
+			return;
 		if (res->error[0] != '\0' && !res->renewed)
 			what = "failed";
 		else if (res->renewed)

@@ -9,6 +9,7 @@
 
 #include "client/certkey.h"
 #include "client/cli.h"
+#include "client/opts.h"
 #include "common/common.h"
 
 static void revoke_usage(FILE *f)
@@ -38,7 +39,7 @@ int cmd_revoke(const struct globals *g, int argc, char **argv)
 	long v;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'c': cert = optarg; break;
 		case 'r':

@@ -18,8 +18,13 @@ enum log_level { LOG_QUIET = -1, LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_
 extern int log_verbosity;
 
 /* Print "p11acme: <msg>\n" to stderr when level <= log_verbosity.
- * Errors are prefixed "error: ", warnings "warning: ". */
+ * Errors are prefixed "error: ", warnings "warning: ". When stderr is the journal
+ * (JOURNAL_STREAM), or P11ACME_LOG_PRIORITIES=1 asks for it (logger --prio-prefix),
+ * each line starts with its sd-daemon priority: <3> error, <4> warning, <6> info,
+ * <7> debug, so that `journalctl -p err` shows the failures. */
 void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* That priority prefix for a line at level, or "" (for lines not printed by logmsg). */
+const char *log_sd_prefix(int level);
 #define log_error(...) logmsg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  logmsg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  logmsg(LOG_INFO, __VA_ARGS__)

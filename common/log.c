@@ -1,10 +1,48 @@
 #include "common/common.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
 
 int log_verbosity = LOG_INFO;
+
+static int sd_prefixes;
+static pthread_once_t sd_once = PTHREAD_ONCE_INIT;
+
+/* systemd connects a service's stderr to the journal and names that stream in
+ * JOURNAL_STREAM ("dev:ino"); the name only counts while stderr is still it, not
+ * after a redirection to a file. */
+static void sd_detect(void)
+{
+	const char *js = getenv("JOURNAL_STREAM"), *force = getenv("P11ACME_LOG_PRIORITIES");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (force != NULL && *force != '\0') {
+		sd_prefixes = strcmp(force, "0") != 0;
+		return;
+	}
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) != 0)
+		return;
+	sd_prefixes = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+const char *log_sd_prefix(int level)
+{
+	pthread_once(&sd_once, sd_detect);
+	if (!sd_prefixes)
+		return "";
+	switch (level) {
+	case LOG_ERROR: return "<3>";
+	case LOG_WARN: return "<4>";
+	case LOG_INFO: return "<6>";
+	default: return "<7>";
+	}
+}
 
 void logmsg(int level, const char *fmt, ...)
 {
@@ -14,6 +52,7 @@ void logmsg(int level, const char *fmt, ...)
 		return;
 	/* one whole line even when the http-01 server's threads log at once */
 	flockfile(stderr);
+	fputs(log_sd_prefix(level), stderr);
 	fputs("p11acme: ", stderr);
 	if (level == LOG_ERROR)
 		fputs("error: ", stderr);
