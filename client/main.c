@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "client/certs.h"
 #include "client/client.h"
 #include "client/opts.h"
 #include "common/common.h"
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: p11acme [global options] COMMAND [options]\n"
 "\n"
-"Global options (each also read from the environment variable shown):\n"
+"Global options (before or after the command; each also read from the\n"
+"environment variable shown; long options are never abbreviated):\n"
 "  --server URL           ACME directory URL (P11ACME_SERVER; default Let's Encrypt)\n"
 "  --staging              Let's Encrypt staging (P11ACME_STAGING=1)\n"
 "  --key URI              account key, pkcs11: URI (P11ACME_KEY)\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 "  issue -d NAME [-d NAME...] (--webroot DIR | --standalone | --stateless |\n"
 "        --dns-hook CMD | --reuse-only) [options]\n"
 "  renew [--cert-name NAME | --all] [options]\n"
-"  revoke --cert FILE [--reason CODE]\n"
+"  revoke --cert FILE [--reason CODE]\n""  certificates [--cert-name NAME]   names, expiry, renewal method, key location\n"
+"  delete --cert-name NAME           remove its renewal conf, live/ and archive/\n"
 "  key generate --key URI --type TYPE | key show --key URI\n"
 "  serve-http01 [--listen ADDR:PORT] [--thumbprint T]\n"
 "  http01-config nginx|apache\n"
@@ -203,6 +206,8 @@ static const struct {
 	{ "issue", cmd_issue },
 	{ "renew", cmd_renew },
 	{ "revoke", cmd_revoke },
+	{ "certificates", cmd_certificates },
+	{ "delete", cmd_delete },
 	{ "key", cmd_key },
 	{ "serve-http01", cmd_serve_http01 },
 	{ "http01-config", cmd_http01_config },

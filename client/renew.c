@@ -832,3 +832,52 @@ int cmd_renew(const struct globals *g, int argc, char **argv)
 	free(names);
 	return total;
 }
+
+/* ---- for certs.c (certificates, delete): the conf reader and the lock ---- */
+
+int renew_conf_names(const char *config_dir, char ***names, size_t *n)
+{
+	return list_names(config_dir, names, n);
+}
+
+struct renew_conf *renew_conf_open(const char *config_dir, const char *name, int *rc,
+				   char *err, size_t errlen)
+{
+	struct renew_conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		*rc = EXIT_FAIL;
+		return NULL;
+	}
+	if ((*rc = conf_load(config_dir, name, c, err, errlen)) != EXIT_OK) {
+		conf_free(c);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+const char *renew_conf_value(const struct renew_conf *c, const char *key, size_t *from)
+{
+	for (size_t i = from != NULL ? *from : 0; i < c->n; i++) {
+		if (strcmp(c->kv[i].key, key) != 0)
+			continue;
+		if (from != NULL)
+			*from = i + 1;
+		return c->kv[i].value;
+	}
+	return NULL;
+}
+
+void renew_conf_close(struct renew_conf *c)
+{
+	if (c == NULL)
+		return;
+	conf_free(c);
+	free(c);
+}
+
+int renew_lock(const char *config_dir, const char *name, int wait_s)
+{
+	return lock_take(config_dir, name, wait_s);
+}
