@@ -17,7 +17,7 @@
 #include "client/certs.h"
 #include "client/cli.h"
 #include "client/opts.h"
-#include "client/renew.h"
+#include "client/ari.h"
 #include "client/store.h"
 #include "common/common.h"
 
