@@ -273,6 +273,7 @@ static int conf_globals(const struct globals *g, const struct renew_conf *c,
 			return EXIT_USAGE;
 		}
 		out->timeout = (int)t;
+		out->timeout_given = 1; /* given when it was issued: recorded again */
 	}
 	if ((v = conf_get(c, "allow_extractable_key")) != NULL && strcmp(v, "yes") == 0)
 		out->allow_extractable = 1;
