@@ -168,6 +168,22 @@ static int reg_parse(int argc, char **argv, struct reg_opts *r)
 	return -1;
 }
 
+/* 1 when the account has exactly the contacts asked for (in any order). */
+static int contacts_same(const struct reg_opts *r, const struct acme_account *acct)
+{
+	if (r->n_contacts != acct->n_contacts)
+		return 0;
+	for (size_t i = 0; i < r->n_contacts; i++) {
+		size_t j = 0;
+
+		while (j < acct->n_contacts && strcmp(r->contacts[i], acct->contacts[j]) != 0)
+			j++;
+		if (j == acct->n_contacts)
+			return 0;
+	}
+	return 1;
+}
+
 static int account_register(const struct globals *g, int argc, char **argv)
 {
 	struct reg_opts r = { 0 };
@@ -196,6 +212,12 @@ static int account_register(const struct globals *g, int argc, char **argv)
 	rc = EXIT_FAIL;
 	if (acme_account_new(&a, r.contacts, r.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
 		goto out;
+	if (r.n_contacts > 0 && !contacts_same(&r, &acct)) {
+		/* newAccount finds an existing account and changes nothing of it */
+		if (acme_account_update(&a, r.contacts, r.n_contacts, &acct) != 0)
+			goto out;
+		log_info("account %s: contact updated", a.kid);
+	}
 	log_info("account %s is %s", a.kid, acct.status);
 	rc = account_print(g, &a, &acct);
 out:

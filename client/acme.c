@@ -546,6 +546,37 @@ out:
 	return rc;
 }
 
+int acme_account_update(struct acme *a, char *const *contacts, size_t n_contacts,
+			struct acme_account *acct)
+{
+	struct http_resp r = { 0 };
+	cJSON *req = NULL, *arr;
+	char *payload = NULL;
+	int rc = -1;
+
+	if ((req = cJSON_CreateObject()) == NULL ||
+	    (arr = cJSON_AddArrayToObject(req, "contact")) == NULL)
+		goto out;
+	for (size_t i = 0; i < n_contacts; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(contacts[i])))
+			goto out;
+	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
+		goto out;
+	if (post_expect(a, a->kid, a->kid, payload, 0, NULL, &r) != 0)
+		goto out;
+	acme_account_free(acct);
+	if (acme_account_parse(r.body, r.len, acct) != 0) {
+		log_error("%s: malformed account object", a->kid);
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(req);
+	free(payload);
+	http_resp_free(&r);
+	return rc;
+}
+
 int acme_account_deactivate(struct acme *a)
 {
 	struct http_resp r = { 0 };

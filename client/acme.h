@@ -70,6 +70,11 @@ int acme_resp_is(const struct http_resp *r, const char *name);
 
 /* ---- accounts ---- */
 
+/* POST the account URL with a new contact list (RFC 8555 §7.3.2); *acct gets the
+ * account as the CA now has it. */
+int acme_account_update(struct acme *a, char *const *contacts, size_t n_contacts,
+			struct acme_account *acct);
+
 /* newAccount with onlyReturnExisting. Sets a->kid. Returns 0, -1 (logged), or 1
  * when the CA has no account for this key (not logged). acct may be NULL. */
 int acme_account_lookup(struct acme *a, struct acme_account *acct);

@@ -479,6 +479,12 @@ static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 		return EXIT_OK;
 	}
 	res->not_after = ci.not_after;
+	if (store_live_revoked(rg->config_dir, name)) {
+		res->due = 1;
+		snprintf(res->reason, sizeof(res->reason), "the live certificate is revoked");
+		cert_info_free(&ci);
+		return EXIT_OK;
+	}
 	lifetime = ci.not_after - ci.not_before;
 	if (o->days >= 0)
 		t_days = ci.not_after - (time_t)o->days * 86400;

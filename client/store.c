@@ -523,3 +523,45 @@ out:
 	free(text);
 	return rc;
 }
+
+/* ---- revoked certificates ---- */
+
+void store_mark_revoked(const char *config_dir, const char *cert_path, const char *reason)
+{
+	char *archive = xasprintf("%s/archive", config_dir), *marker = NULL, *line = NULL;
+	char real[PATH_MAX], areal[PATH_MAX], *slash;
+	size_t al;
+
+	if (archive == NULL || realpath(cert_path, real) == NULL ||
+	    realpath(archive, areal) == NULL)
+		goto out;
+	al = strlen(areal);
+	slash = strrchr(real, '/');
+	/* only a set of ours: archive/<name>/<n>/cert.pem */
+	if (strncmp(real, areal, al) != 0 || real[al] != '/' || slash == NULL ||
+	    strcmp(slash, "/cert.pem") != 0)
+		goto out;
+	*slash = '\0';
+	marker = xasprintf("%s/revoked", real);
+	line = xasprintf("revoked at %ld, reason %s\n", (long)time(NULL), reason);
+	if (marker == NULL || line == NULL)
+		goto out;
+	if (file_write_atomic(marker, line, strlen(line), 0644) != 0)
+		log_warn("%s: %s; renew will not know that this certificate is revoked", marker,
+			 strerror(errno));
+	else
+		log_info("%s is marked revoked: the next renew replaces it", real);
+out:
+	free(archive);
+	free(marker);
+	free(line);
+}
+
+int store_live_revoked(const char *config_dir, const char *name)
+{
+	char *marker = xasprintf("%s/live/%s/revoked", config_dir, name);
+	int r = marker != NULL && access(marker, F_OK) == 0;
+
+	free(marker);
+	return r;
+}

@@ -6,6 +6,7 @@
  *                                                "directory": <as the CA sent it>}
  *   renewal/<name>.conf                         key = value, see store_renewal_write
  *   archive/<name>/<n>/{cert,chain,fullchain,privkey}.pem
+ *   archive/<name>/<n>/revoked                  marker: `revoke` revoked that set
  *   live/<name> -> ../archive/<name>/<n>        replaced with rename(2)
  *
  * Functions return 0, or -1 after logging.
@@ -54,6 +55,13 @@ struct conf_kv {
  * not contain newlines). A key may repeat (e.g. "domain"). */
 int store_renewal_write(const char *config_dir, const char *name, const struct conf_kv *kv,
 			size_t n);
+
+/* After a revocation: when cert_path is the cert.pem of a set of ours
+ * (archive/<name>/<n>/), write a "revoked" marker beside it, so that renew finds the
+ * live certificate due. Anything else is left alone; a failure is a warning. */
+void store_mark_revoked(const char *config_dir, const char *cert_path, const char *reason);
+/* 1 when live/<name> carries that marker. */
+int store_live_revoked(const char *config_dir, const char *name);
 
 /* 1 when name is usable as a certificate name (a path component). */
 int store_name_valid(const char *name);

@@ -3,8 +3,10 @@
 # `p11acme certificates` and `p11acme delete` against one Pebble (issue 15): the list
 # names each certificate with its domains, expiry, renewal method and key location
 # (a privkey.pem, a token URI), also as one JSON object per line; a broken renewal
-# conf is listed with its file and line and makes exit 2; delete removes the renewal
-# conf, live/ and archive/ of one name and nothing else, and renew no longer sees it.
+# conf is listed with its file and line and makes exit 2; `register --email` updates
+# the contact of an existing account; `revoke --cert-name NAME --reason NAME` marks
+# the live set revoked and renew replaces it; delete removes the renewal conf, live/
+# and archive/ of one name and nothing else, and renew no longer sees it.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/fault-common.inc"
 
@@ -51,6 +53,33 @@ th_expect_exit 2 th_p11acme certificates
 grep -q "renewal/broken.conf:4: unknown key 'bogus'" "$T/out" && grep -q '^Certificate Name: bee' "$T/out" ||
 	th_fail "broken conf: $(cat "$T/out")"
 rm "$T/etc/renewal/broken.conf"
+
+# ---- register --email on an existing account updates its contact
+th_p11acme account register --email new@example.com --email ops2@example.com --agree-tos >/dev/null 2>"$T/reg.err" ||
+	th_fail "register again: $(cat "$T/reg.err")"
+grep -q 'contact updated' "$T/reg.err" || th_fail "register again: $(cat "$T/reg.err")"
+th_p11acme --json account show >"$T/acct.json" || th_fail "account show"
+python3 -c 'import json,sys; c=sorted(json.load(open(sys.argv[1]))["contact"]); assert c==["mailto:new@example.com","mailto:ops2@example.com"], c' \
+	"$T/acct.json" || th_fail "contact not updated: $(cat "$T/acct.json")"
+th_p11acme account register --email new@example.com --email ops2@example.com --agree-tos >/dev/null 2>"$T/reg.err"
+grep -q 'contact updated' "$T/reg.err" && th_fail "the same contacts were sent again"
+
+# ---- revoke --cert-name with a reason name: the live certificate is due, renew
+# replaces it and says why
+th_expect_exit 2 th_p11acme revoke --cert-name a.test --reason privilegeWithdrawn
+th_expect_exit 2 th_p11acme revoke --cert-name a.test --cert "$T/etc/live/a.test/cert.pem"
+th_p11acme --json revoke --cert-name a.test --reason key-compromise >"$T/rv.json" 2>"$T/rv.err" ||
+	th_fail "revoke --cert-name: $(cat "$T/rv.err")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["revoked"] is True and d["reason"]=="keyCompromise" and d["name"]=="a.test", d' \
+	"$T/rv.json" || th_fail "revoke --json: $(cat "$T/rv.json")"
+[ -f "$T/etc/live/a.test/revoked" ] || th_fail "no revoked marker in the live set"
+before=$(readlink "$T/etc/live/a.test")
+th_p11acme renew --cert-name a.test >"$T/rr.out" 2>"$T/rr.err" || th_fail "renew of a revoked cert: $(cat "$T/rr.err")"
+grep -q '^a.test: renewed (the live certificate is revoked)' "$T/rr.out" || th_fail "renew: $(cat "$T/rr.out")"
+[ "$(readlink "$T/etc/live/a.test")" != "$before" ] && [ ! -e "$T/etc/live/a.test/revoked" ] ||
+	th_fail "the revoked certificate is still live"
+th_p11acme renew --cert-name a.test >"$T/rr.out" 2>&1
+grep -q '^a.test: not due' "$T/rr.out" || th_fail "renew after the replacement: $(cat "$T/rr.out")"
 
 # ---- delete
 a_target=$(readlink "$T/etc/live/a.test")
