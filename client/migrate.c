@@ -31,6 +31,7 @@
 #include "client/cli.h"
 #include "client/http.h"
 #include "client/migrate.h"
+#include "client/opts.h"
 #include "client/store.h"
 #include "client/certkey.h"
 #include "common/common.h"
@@ -87,7 +88,7 @@ static int migrate_parse(struct mig *m, int argc, char **argv)
 
 	m->type = "ec256";
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'f': m->from = optarg; break;
 		case 'a': m->account_id = optarg; break;
