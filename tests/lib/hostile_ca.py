@@ -40,6 +40,11 @@ certificate issued for the CSR's key by a throwaway CA):
   location-elsewhere newOrder's Location and the order's finalize URL point at
                      https://ELSEWHERE/, and finalize leaves the order processing
   poll-storm         after finalize the order stays processing, Retry-After: 0
+  keychange-badkey   newAccount knows only the first key it sees (account /acct/1;
+                     any other key: accountDoesNotExist), and keyChange answers
+                     400 badPublicKey (a CA that refuses the new key's type)
+  keychange-conflict the same, and keyChange answers 409 Conflict with Location
+                     /acct/2 (the new key belongs to another account)
 """
 
 import argparse
@@ -58,7 +63,7 @@ MODES = (
     "ok dir-truncated order-malformed order-truncated dir-50mb order-50mb wrong-ctype "
     "dir-wrong-ctype token-dotdot token-slash token-nul processing-forever redirect "
     "dir-redirect badnonce ratelimit cert-wrong-key chain-unparseable location-elsewhere "
-    "poll-storm"
+    "poll-storm keychange-badkey keychange-conflict"
 ).split()
 
 HUGE = 50 * 1024 * 1024
@@ -83,6 +88,7 @@ class State:
         self.order_status = "ready"
         self.finalized = False
         self.chall_failed = False  # a challenge with a hostile token was answered
+        self.first_jwk = None      # keychange-*: the key that owns the account
         self._ca = None
 
     def log(self, line):
@@ -283,11 +289,14 @@ class Handler(BaseHTTPRequestHandler):
         self.state.log("SENT %d bytes of %d" % (sent, HUGE))
 
     def read_jws_payload(self):
-        """The decoded JWS payload: a dict, "" for POST-as-GET, None if unreadable."""
+        """The decoded JWS payload: a dict, "" for POST-as-GET, None if unreadable.
+        The decoded protected header goes to self.protected (a dict, or {})."""
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(n, 1 << 20)) if n else b""
+        self.protected = {}
         try:
             jws = json.loads(raw)
+            self.protected = json.loads(b64u_decode(jws.get("protected", "")))
             payload = jws.get("payload", "")
             if payload == "":
                 return ""
@@ -337,6 +346,19 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "badnonce":
             return self.problem(400, "badNonce", "JWS has an invalid anti-replay nonce")
 
+        if p == "/new-acct" and mode.startswith("keychange-"):
+            # the first key seen owns the account; every other key has none
+            jwk = json.dumps(self.protected.get("jwk"), sort_keys=True)
+            if st.first_jwk is None:
+                st.first_jwk = jwk
+            if jwk != st.first_jwk:
+                return self.problem(400, "accountDoesNotExist", "no account for this key")
+        if p == "/key-change" and mode == "keychange-badkey":
+            return self.problem(400, "badPublicKey", "hostile CA: this key type is not allowed")
+        if p == "/key-change" and mode == "keychange-conflict":
+            return self.send(409, {"type": "urn:ietf:params:acme:error:malformed",
+                                   "detail": "hostile CA: the new key is in use"},
+                             headers={"Location": st.base + "/acct/2"})
         if p == "/new-acct":
             return self.send(200, {"status": "valid", "contact": [],
                                    "orders": st.base + "/acct/1/orders"},

@@ -115,6 +115,26 @@ unchanged ec1
 MIG_KEY="$tok;object=acct" expect 1 '409 Conflict' --from "key:$T/ec1.pem" --dry-run
 ls "$T/etc/accounts/$host/" | grep -q '^migrated-' && th_fail "a refused move left a journal"
 
+# ---- the CA refuses the token key's type (badPublicKey), or answers the keyChange with
+# 409 Conflict: Pebble accepts every key type p11acme makes and the check above stops a
+# bound key first, so tests/lib/hostile_ca.py plays both answers
+for mode in keychange-badkey keychange-conflict; do
+	port=$(th_free_port)
+	python3 "$TH_ROOT/tests/lib/hostile_ca.py" --mode "$mode" --port "$port" --cert "$TH_PEBBLE_CERT" \
+		--key "$TH_PEBBLE_KEY" --log "$T/hc-$mode.log" 2>"$T/hc-$mode.stderr" &
+	th_track $!
+	th_wait_port 127.0.0.1 "$port"
+	case $mode in
+	*badkey) want="refuses the token key's type" ;;
+	*) want="already belongs to account https://127.0.0.1:$port/acct/2 (409 Conflict)" ;;
+	esac
+	th_expect_exit 1 $P11ACME --server "https://127.0.0.1:$port/dir" --ca-bundle "$TH_CA_BUNDLE" \
+		--key "$tok;object=acct384" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
+		--config-dir "$T/etc-$mode" account migrate --from "key:$T/ec1.pem"
+	grep -qF "$want" "$T/out" || { cat "$T/out" >&2; th_fail "$mode: no '$want'"; }
+	grep -q 'POST /key-change' "$T/hc-$mode.log" || th_fail "$mode: no keyChange was sent"
+done
+
 # ---- interrupted (SIGKILL) before and after the keyChange: a rerun finishes the move
 # int NAME KEY LINE: start the move, kill it when it logs LINE, rerun, check the result
 int() {
