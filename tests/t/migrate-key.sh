@@ -68,8 +68,19 @@ mig "$tok;object=acct384" account show | grep -qx "url: $rsa_url" || th_fail "sh
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/lacme.key" 2>/dev/null
 chmod 0600 "$T/lacme.key"
 lacme_url=$(ak "$T/lacme.key" register) || th_fail "cannot register the lacme account"
-mig "$tok;object=mig-lacme;id=a2" --json account migrate --from "lacme:$T/lacme.key" >"$T/mig3" 2>"$T/mig3.err" ||
+# (under strace: only the signer child opens the old key; the process that talks to the
+# network never does; the binary itself, as valgrind would hide the processes)
+mkdir "$T/st"
+strace -ff -o "$T/st/p" -e trace=open,openat -- "$TH_BUILD/p11acme" --server "$TH_SERVER" \
+	--ca-bundle "$TH_CA_BUNDLE" --key "$tok;object=mig-lacme;id=a2" --module "$TH_MODULE" \
+	--pin-source "file:$TH_PIN_FILE" --config-dir "$T/etc" \
+	--json account migrate --from "lacme:$T/lacme.key" >"$T/mig3" 2>"$T/mig3.err" ||
 	{ cat "$T/mig3.err" >&2; th_fail "migrate (lacme) failed"; }
+main=$(grep -l 'execve\|openat(AT_FDCWD, "/etc/ld.so.cache"' "$T"/st/p.* | head -n 1)
+readers=$(grep -l "\"$T/lacme.key\"" "$T"/st/p.* || true)
+[ -n "$readers" ] || th_fail "strace saw nobody open the old key"
+for f in $readers; do [ "$f" != "$main" ] || th_fail "the network process opened the old key"; done
+th_log "the old key was opened by $(echo $readers | wc -w) signer process(es), not by $(basename "$main")"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["url"]==sys.argv[2] and not d["dry_run"], d' \
 	"$T/mig3" "$lacme_url" || th_fail "migrate --json: $(cat "$T/mig3")"
 [ "$(ak "$T/lacme.key" lookup)" = none ] || th_fail "the old lacme key still finds an account"
