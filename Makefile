@@ -32,7 +32,8 @@ DEB_BUILD = build-essential pkg-config libp11-dev libssl-dev libcurl4-openssl-de
             libcjson-dev libp11-kit-dev libmicrohttpd-dev
 DEB_TEST  = softhsm2 opensc pebble p11-kit p11-kit-modules python3 python3-cryptography \
             openssl curl iproute2 valgrind nginx-light apache2 clang libclang-rt-14-dev time \
-            procps psmisc systemd util-linux man-db certbot lego uacme dehydrated
+            procps psmisc systemd util-linux man-db certbot lego uacme dehydrated \
+            openssh-server openssh-client strace
 DEB_BENCH = gnuplot-nox hyperfine
 
 .PHONY: all install deps deps-bench check check-asan check-valgrind unit demo bench fuzz clean
