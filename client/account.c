@@ -329,7 +329,7 @@ static int account_rollover(const struct globals *g, int argc, char **argv)
 
 	if ((rc = simple_opts("rollover", argc, argv, NULL, &new_key)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if (new_key == NULL)
+	if (new_key == NULL && g->signer == NULL)
 		return cli_usage_error("account", "rollover needs --new-key URI");
 	if ((rc = cli_session(g, new_key, NULL, &signer, &a, 1)) != EXIT_OK)
 		goto out;
@@ -343,8 +343,12 @@ static int account_rollover(const struct globals *g, int argc, char **argv)
 	}
 	if (acme_account_keychange(&a, nt) != 0)
 		goto out;
-	log_info("account %s now uses the key with thumbprint %s; use --key %s from now on",
-		 a.kid, nt, new_key);
+	if (new_key != NULL)
+		log_info("account %s now uses the key with thumbprint %s; use --key %s from now on",
+			 a.kid, nt, new_key);
+	else
+		log_info("account %s now uses the key with thumbprint %s; restart the signer "
+			 "service with --key set to its --new-key", a.kid, nt);
 	if (g->json)
 		printf("{\"url\": \"%s\", \"thumbprint\": \"%s\"}\n", a.kid, nt);
 	else

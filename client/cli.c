@@ -34,6 +34,35 @@ struct signer_config cli_signer_config(const struct globals *g)
 	return cfg;
 }
 
+/* --signer: a signer service holds the keys; nothing here loads a module or reads
+ * a PIN. The rollover target and certificate keys live there or nowhere. */
+static int cli_remote_signer(const struct globals *g, const char *new_key_uri,
+			     const char *cert_key_uri, struct signer **out)
+{
+	struct signer_config cfg = { 0 };
+	int rc;
+
+	if (new_key_uri != NULL) {
+		log_error("--new-key: with --signer the new key is the signer service's "
+			  "(signer serve --new-key URI)");
+		return EXIT_USAGE;
+	}
+	if (cert_key_uri != NULL) {
+		log_error("--cert-key needs a local token; with --signer the certificate key "
+			  "is made here (leave out --cert-key)");
+		return EXIT_USAGE;
+	}
+	if (g->key_uri != NULL || g->module != NULL || g->pin_source != NULL)
+		log_warn("--signer is given: --key, --module and --pin-source are not used");
+	cfg.remote = g->signer;
+	rc = signer_start(&cfg, out);
+	if (rc == SIGNER_OK)
+		return EXIT_OK;
+	signer_stop(*out);
+	*out = NULL;
+	return rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+}
+
 int cli_signer_start(const struct globals *g, const char *new_key_uri,
 		     const char *cert_key_uri, struct signer **out)
 {
@@ -41,6 +70,8 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 	int rc;
 
 	*out = NULL;
+	if (g->signer != NULL)
+		return cli_remote_signer(g, new_key_uri, cert_key_uri, out);
 	if (g->key_uri == NULL) {
 		log_error("no account key: give --key URI or set P11ACME_KEY");
 		return EXIT_USAGE;

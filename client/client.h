@@ -34,6 +34,8 @@ struct globals {
 	const char *key_uri;    /* --key / P11ACME_KEY */
 	const char *module;     /* --module / P11ACME_MODULE */
 	const char *pin_source; /* --pin-source / P11ACME_PIN_SOURCE */
+	const char *signer;     /* --signer / P11ACME_SIGNER: unix:PATH or exec:COMMAND, in
+	                         * place of key_uri, module and pin_source */
 	const char *ca_bundle;  /* --ca-bundle / P11ACME_CA_BUNDLE */
 	const char *config_dir; /* --config-dir / P11ACME_CONFIG_DIR, default /etc/p11acme */
 	int allow_extractable;  /* --allow-extractable-key */
@@ -53,5 +55,6 @@ int cmd_revoke(const struct globals *g, int argc, char **argv);        /* revoke
 int cmd_key(const struct globals *g, int argc, char **argv);           /* keycmd.c */
 int cmd_serve_http01(const struct globals *g, int argc, char **argv);  /* http01.c */
 int cmd_http01_config(const struct globals *g, int argc, char **argv); /* http01.c */
+int cmd_signer(const struct globals *g, int argc, char **argv);       /* signer_cmd.c */
 
 #endif

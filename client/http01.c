@@ -385,7 +385,6 @@ static int thumbprint_valid(const char *t)
  * stopped again at once so that no token session outlives this call. */
 static int account_thumbprint(const struct globals *g, const char *given, char **out)
 {
-	struct signer_config cfg = { 0 };
 	struct signer *sg = NULL;
 	int rc;
 
@@ -398,18 +397,16 @@ static int account_thumbprint(const struct globals *g, const char *given, char *
 		*out = strdup(given);
 		return *out != NULL ? EXIT_OK : EXIT_FAIL;
 	}
-	if (g->key_uri == NULL) {
-		log_error("no account key: give --key URI (or P11ACME_KEY), or --thumbprint");
+	if (g->key_uri == NULL && g->signer == NULL) {
+		log_error("no account key: give --key URI (or P11ACME_KEY), --signer, or "
+			  "--thumbprint");
 		return EXIT_USAGE;
 	}
-	cfg = cli_signer_config(g);
-	rc = signer_start(&cfg, &sg);
-	if (rc == SIGNER_OK)
-		rc = signer_thumbprint(sg, SIGNER_KEY_ACCOUNT, out);
+	if ((rc = cli_signer_start(g, NULL, NULL, &sg)) != EXIT_OK)
+		return rc;
+	rc = signer_thumbprint(sg, SIGNER_KEY_ACCOUNT, out) == SIGNER_OK ? EXIT_OK : EXIT_FAIL;
 	signer_stop(sg);
-	if (rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN)
-		return EXIT_USAGE;
-	return rc == SIGNER_OK ? EXIT_OK : EXIT_FAIL;
+	return rc;
 }
 
 /* "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT". *addr is malloc'd, NULL for every

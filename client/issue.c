@@ -647,9 +647,14 @@ static int issue_record(struct issue *is)
 	kv[n++] = (struct conf_kv){ "cert_name", o->cert_name };
 	kv[n++] = (struct conf_kv){ "server", is->g->server };
 	kv[n++] = (struct conf_kv){ "account", is->a.kid };
-	kv[n++] = (struct conf_kv){ "key", key };
-	kv[n++] = (struct conf_kv){ "module", is->g->module };
-	kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
+	if (is->g->signer != NULL) {
+		/* The service holds the key; this host has no module and no PIN. */
+		kv[n++] = (struct conf_kv){ "signer", is->g->signer };
+	} else {
+		kv[n++] = (struct conf_kv){ "key", key };
+		kv[n++] = (struct conf_kv){ "module", is->g->module };
+		kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
+	}
 	kv[n++] = (struct conf_kv){ "ca_bundle", is->g->ca_bundle };
 	kv[n++] = (struct conf_kv){ "timeout", is->g->timeout_given ? timeout : NULL };
 	for (size_t i = 0; i < o->n_names; i++)

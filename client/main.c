@@ -31,6 +31,8 @@ static void usage(FILE *f)
 "  --key URI              account key, pkcs11: URI (P11ACME_KEY)\n"
 "  --module PATH          PKCS#11 module (P11ACME_MODULE)\n"
 "  --pin-source SRC       file:PATH, env:NAME or fd:N (P11ACME_PIN_SOURCE)\n"
+"  --signer unix:PATH|exec:COMMAND  sign through a signer service instead of\n"
+"                         --key/--module/--pin-source (P11ACME_SIGNER)\n"
 "  --ca-bundle FILE       trust anchors for the CA's TLS (P11ACME_CA_BUNDLE)\n"
 "  --config-dir DIR       default /etc/p11acme (P11ACME_CONFIG_DIR)\n"
 "  --timeout SECONDS      bound on one issuance, default 90 + --hook-timeout\n"
@@ -52,6 +54,8 @@ static void usage(FILE *f)
 "  key generate --key URI --type TYPE | key show --key URI\n"
 "  serve-http01 [--listen ADDR:PORT] [--thumbprint T]\n"
 "  http01-config nginx|apache\n"
+"  signer serve --socket PATH [--policy FILE] [--audit-log FILE] [options]\n"
+"  signer check [--policy FILE] [--user NAME] | signer connect --socket PATH\n"
 "\n"
 "'p11acme COMMAND --help' describes each command. Exit status: 0 success,\n"
 "1 failure, 2 usage or configuration error, 3 --reuse-only needs a challenge.\n");
@@ -90,6 +94,9 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 	g->key_uri = getenv("P11ACME_KEY");
 	g->module = getenv("P11ACME_MODULE");
 	g->pin_source = getenv("P11ACME_PIN_SOURCE");
+	g->signer = getenv("P11ACME_SIGNER");
+	if (g->signer != NULL && *g->signer == '\0')
+		g->signer = NULL;
 	g->ca_bundle = getenv("P11ACME_CA_BUNDLE");
 	g->config_dir = getenv("P11ACME_CONFIG_DIR");
 	g->allow_extractable = env_flag("P11ACME_ALLOW_EXTRACTABLE_KEY");
@@ -113,7 +120,7 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 }
 
 enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
-       O_HOOK_TIMEOUT, O_EXTRACT, O_JSON, O_VERSION };
+       O_HOOK_TIMEOUT, O_EXTRACT, O_JSON, O_VERSION, O_SIGNER };
 
 static const struct option global_opts[] = {
 	{ "server", required_argument, NULL, O_SERVER },
@@ -121,6 +128,7 @@ static const struct option global_opts[] = {
 	{ "key", required_argument, NULL, O_KEY },
 	{ "module", required_argument, NULL, O_MODULE },
 	{ "pin-source", required_argument, NULL, O_PIN },
+	{ "signer", required_argument, NULL, O_SIGNER },
 	{ "ca-bundle", required_argument, NULL, O_CA },
 	{ "config-dir", required_argument, NULL, O_CONFDIR },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
@@ -144,6 +152,7 @@ static int global_option(int c, struct globals *g, struct cli_flags *f)
 	case O_KEY: g->key_uri = optarg; break;
 	case O_MODULE: g->module = optarg; break;
 	case O_PIN: g->pin_source = optarg; break;
+	case O_SIGNER: g->signer = optarg; break;
 	case O_CA: g->ca_bundle = optarg; break;
 	case O_CONFDIR: g->config_dir = optarg; break;
 	case O_TIMEOUT:
@@ -211,6 +220,7 @@ static const struct {
 	{ "key", cmd_key },
 	{ "serve-http01", cmd_serve_http01 },
 	{ "http01-config", cmd_http01_config },
+	{ "signer", cmd_signer },
 };
 
 static int dispatch(const struct globals *g, int argc, char **argv)

@@ -65,7 +65,7 @@ struct renew_result {
 };
 
 static const char *const conf_keys[] = {
-	"version", "cert_name", "server", "account", "key", "module", "pin_source",
+	"version", "cert_name", "server", "account", "key", "module", "pin_source", "signer",
 	"ca_bundle", "timeout", "domain", "solver", "webroot", "http_port", "http_address",
 	"dns_hook", "key_type", "cert_key", "csr", "profile", "preferred_chain",
 	"deploy_hook", "allow_extractable_key", NULL,
@@ -256,12 +256,17 @@ static int conf_globals(const struct globals *g, const struct renew_conf *c,
 
 	*out = *g;
 	out->json = 0;
-	if (out->key_uri == NULL)
-		out->key_uri = conf_get(c, "key");
-	if (out->module == NULL)
-		out->module = conf_get(c, "module");
-	if (out->pin_source == NULL)
-		out->pin_source = conf_get(c, "pin_source");
+	/* The command line's --signer or --key wins; else the conf's signer, else its key. */
+	if (out->signer == NULL && out->key_uri == NULL)
+		out->signer = conf_get(c, "signer");
+	if (out->signer == NULL) {
+		if (out->key_uri == NULL)
+			out->key_uri = conf_get(c, "key");
+		if (out->module == NULL)
+			out->module = conf_get(c, "module");
+		if (out->pin_source == NULL)
+			out->pin_source = conf_get(c, "pin_source");
+	}
 	if (out->ca_bundle == NULL)
 		out->ca_bundle = conf_get(c, "ca_bundle");
 	/* main.c fills in Let's Encrypt when nothing was given. */

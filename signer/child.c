@@ -16,6 +16,9 @@
 
 struct child {
 	int fd;
+	const struct signer_config *cfg;
+	char *pin[SIGNER_KEY__MAX];      /* relogin: the PIN of each owned context */
+	char *first_tp[SIGNER_KEY__MAX]; /* relogin: the thumbprints the keys had at start */
 	struct tok_ctx *ctx[SIGNER_KEY__MAX];   /* owned when owns_ctx[i]; else shares an earlier slot's */
 	int owns_ctx[SIGNER_KEY__MAX];
 	EVP_PKEY *pk[SIGNER_KEY__MAX];          /* owned by ctx, or by us for a software key */
@@ -93,6 +96,16 @@ static int key_ready(struct child *c, int slot, const char *shown)
 	return SIGNER_OK;
 }
 
+/* Load the key of slot from its open context (alg, JWK, thumbprint). */
+static int open_key_in(struct child *c, int slot, const char *uri)
+{
+	int rc;
+
+	if ((rc = tok_load_key(c->ctx[slot], uri, &c->pk[slot])) != TOK_OK)
+		return signer_status_of_tok(rc);
+	return key_ready(c, slot, uri);
+}
+
 /* The account slot from a key file instead of a token (account migrate). */
 static int open_soft_key(struct child *c, const char *path)
 {
@@ -123,9 +136,7 @@ static int open_key(struct child *c, const struct signer_config *cfg, int slot)
 			return signer_status_of_tok(rc);
 		c->owns_ctx[slot] = 1;
 	}
-	if ((rc = tok_load_key(c->ctx[slot], uri, &c->pk[slot])) != TOK_OK)
-		return signer_status_of_tok(rc);
-	return key_ready(c, slot, uri);
+	return open_key_in(c, slot, uri);
 }
 
 static void close_keys(struct child *c)
@@ -135,12 +146,91 @@ static void close_keys(struct child *c)
 	for (i = 0; i < SIGNER_KEY__MAX; i++) {
 		cJSON_Delete(c->jwk[i]);
 		free(c->thumbprint[i]);
+		secret_free(c->pin[i]);
+		free(c->first_tp[i]);
 	}
 	/* tok_close frees the EVP_PKEYs first, then slots and module, as libp11 needs. */
 	for (i = SIGNER_KEY__MAX - 1; i >= 0; i--)
 		if (c->owns_ctx[i])
 			tok_close(c->ctx[i]);
 	EVP_PKEY_free(c->soft);
+}
+
+/* Keep what logging in again needs: each owned context's PIN, each key's thumbprint. */
+static int keep_for_relogin(struct child *c)
+{
+	int i;
+
+	for (i = 0; i < SIGNER_KEY__MAX; i++) {
+		if (c->owns_ctx[i])
+			c->pin[i] = tok_pin_copy(c->ctx[i]);
+		if (c->thumbprint[i] != NULL && (c->first_tp[i] = strdup(c->thumbprint[i])) == NULL)
+			return SIGNER_ERR;
+	}
+	return SIGNER_OK;
+}
+
+/* Drop the keys and tokens (after a failure), keeping PINs and first thumbprints. */
+static void drop_tokens(struct child *c)
+{
+	int i;
+
+	for (i = 0; i < SIGNER_KEY__MAX; i++) {
+		cJSON_Delete(c->jwk[i]);
+		free(c->thumbprint[i]);
+		c->jwk[i] = NULL;
+		c->thumbprint[i] = NULL;
+		c->pk[i] = NULL;
+		c->alg[i] = NULL;
+	}
+	for (i = SIGNER_KEY__MAX - 1; i >= 0; i--) {
+		if (c->owns_ctx[i])
+			tok_close(c->ctx[i]);
+		c->ctx[i] = NULL;
+		c->owns_ctx[i] = 0;
+	}
+}
+
+/*
+ * A long-lived signer after a failed signature: the token may have been reset or
+ * removed and put back, or a remote token's connection dropped. Open every token
+ * again, logging in with the PIN kept from the first login (the PIN source is not
+ * read again: an env: source is gone, an fd: source consumed), and insist that each
+ * key is the one it was: a token swapped meanwhile must not sign for the account.
+ */
+static int relogin(struct child *c)
+{
+	struct tok_opts o;
+	const char *uri;
+	int slot, i, rc;
+
+	log_warn("signer: a token operation failed; opening the token again");
+	drop_tokens(c);
+	for (slot = 0; slot < SIGNER_KEY__MAX; slot++) {
+		if ((uri = slot_uri(c->cfg, slot)) == NULL)
+			continue;
+		for (i = 0; i < slot && !(c->ctx[i] != NULL && same_token(slot_uri(c->cfg, i), uri));
+		     i++)
+			;
+		if (i < slot) {
+			c->ctx[slot] = c->ctx[i];
+		} else {
+			signer_tok_opts(c->cfg, &o);
+			o.pin = c->pin[slot];
+			if ((rc = tok_open(uri, &o, &c->ctx[slot])) != TOK_OK)
+				return signer_status_of_tok(rc);
+			c->owns_ctx[slot] = 1;
+		}
+		if ((rc = open_key_in(c, slot, uri)) != SIGNER_OK)
+			return rc;
+		if (strcmp(c->thumbprint[slot], c->first_tp[slot]) != 0) {
+			log_error("signer: %s is now another key; refusing to sign with it", uri);
+			drop_tokens(c);
+			return SIGNER_ERR;
+		}
+	}
+	log_info("signer: logged in to the token again");
+	return SIGNER_OK;
 }
 
 static int send_ready(struct child *c)
@@ -212,6 +302,23 @@ static int payload_valid(const struct wire_field *f)
 	return ok;
 }
 
+/* The account key's JWS; a long-lived signer logs in again once when it fails. */
+static char *sign_account(struct child *c, const char *url, const char *nonce,
+			  const char *kid, const struct wire_field *payload)
+{
+	char *jws = NULL;
+
+	if (c->pk[SIGNER_KEY_ACCOUNT] != NULL)
+		jws = jws_acme(c->pk[SIGNER_KEY_ACCOUNT], c->alg[SIGNER_KEY_ACCOUNT],
+			       c->jwk[SIGNER_KEY_ACCOUNT], url, nonce, kid,
+			       (const char *)payload->p, payload->len);
+	if (jws == NULL && c->cfg->relogin && relogin(c) == SIGNER_OK)
+		jws = jws_acme(c->pk[SIGNER_KEY_ACCOUNT], c->alg[SIGNER_KEY_ACCOUNT],
+			       c->jwk[SIGNER_KEY_ACCOUNT], url, nonce, kid,
+			       (const char *)payload->p, payload->len);
+	return jws;
+}
+
 static int op_sign(struct child *c, const struct wire_msg *m)
 {
 	char *url = NULL, *nonce = NULL, *kid = NULL, *jws = NULL;
@@ -231,9 +338,7 @@ static int op_sign(struct child *c, const struct wire_msg *m)
 		log_error("signer: SIGN: the payload is not a JSON object");
 		goto out;
 	}
-	jws = jws_acme(c->pk[SIGNER_KEY_ACCOUNT], c->alg[SIGNER_KEY_ACCOUNT],
-		       c->jwk[SIGNER_KEY_ACCOUNT], url, nonce, kid,
-		       (const char *)m->f[2].p, m->f[2].len);
+	jws = sign_account(c, url, nonce, kid, &m->f[2]);
 	if (jws != NULL && send_str(c, jws) == 0)
 		rc = SIGNER_OK;
 out:
@@ -261,6 +366,10 @@ static int op_keychange(struct child *c, const struct wire_msg *m)
 	}
 	jws = jws_keychange(c->pk[SIGNER_KEY_NEW], c->alg[SIGNER_KEY_NEW],
 			    c->jwk[SIGNER_KEY_NEW], c->jwk[SIGNER_KEY_ACCOUNT], url, account);
+	if (jws == NULL && c->cfg->relogin && relogin(c) == SIGNER_OK)
+		jws = jws_keychange(c->pk[SIGNER_KEY_NEW], c->alg[SIGNER_KEY_NEW],
+				    c->jwk[SIGNER_KEY_NEW], c->jwk[SIGNER_KEY_ACCOUNT], url,
+				    account);
 	if (jws != NULL && send_str(c, jws) == 0)
 		rc = SIGNER_OK;
 out:
@@ -304,6 +413,9 @@ out:
 
 static int dispatch(struct child *c, const struct wire_msg *m)
 {
+	/* A relogin that failed left no keys: try again before anything else. */
+	if (c->cfg->relogin && c->pk[SIGNER_KEY_ACCOUNT] == NULL && relogin(c) != SIGNER_OK)
+		return SIGNER_ERR;
 	switch (m->op) {
 	case WIRE_OP_ALG:
 	case WIRE_OP_JWK:
@@ -365,6 +477,7 @@ int signer_child_main(int fd, const struct signer_config *cfg, void *arg)
 		return 1;
 	}
 	c->fd = fd;
+	c->cfg = cfg;
 	if (cfg->key_uri == NULL && cfg->account_key_file == NULL) {
 		log_error("signer: no account key URI (--key)");
 		rc = SIGNER_ERR_CONFIG;
@@ -378,6 +491,8 @@ int signer_child_main(int fd, const struct signer_config *cfg, void *arg)
 			goto out;
 	log_openssl_errors("signer start");
 	trace("token-ready");
+	if (cfg->relogin && (rc = keep_for_relogin(c)) != SIGNER_OK)
+		goto out;
 	if (send_ready(c) < 0)
 		goto out;
 	status = serve(c);

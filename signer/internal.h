@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
 #include <cjson/cJSON.h>
@@ -92,6 +93,27 @@ int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len);
 /* Encode and send a response: OK with fields, or an error status. */
 int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields);
 int wire_send_err(int fd, int status);
+
+/* An error response frame (malloc'd): field 0 the status, field 1 msg when not NULL
+ * (the signer service says why it refused; at most 1024 bytes of it). 0 or -1. */
+int wire_encode_err(int status, const char *msg, unsigned char **frame, size_t *framelen);
+
+/* ---- Stream transport (the signer service and its clients; wire.c) ----
+ * A stream has no message boundaries: the length prefix frames it, and a prefix
+ * beyond WIRE_MAX_BODY cannot be skipped (nothing says where the next frame starts),
+ * so the connection ends there. */
+
+/* Bytes of the frame that starts at buf, from the first have bytes: 4 while the prefix
+ * is incomplete, then 4 + body length; -1 when the prefix exceeds WIRE_MAX_BODY. */
+long wire_frame_need(const unsigned char *buf, size_t have);
+
+/* Write the whole frame within timeout_ms (MSG_NOSIGNAL). 0 or -1 (logged). */
+int wire_send_stream(int fd, const unsigned char *frame, size_t framelen, int timeout_ms);
+
+/* Read one whole frame within timeout_ms into buf (bufsize >= WIRE_MAX_FRAME). 1 and
+ * *len; 0 at EOF before the first byte; -1 on an error or EOF inside a frame; -2 for
+ * an oversized prefix; -3 on timeout. Not logged. */
+int wire_recv_stream(int fd, unsigned char *buf, size_t bufsize, size_t *len, int timeout_ms);
 
 /* ---- JWS, JWK, thumbprint, CSR (jws.c) ---- */
 
@@ -185,5 +207,147 @@ int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t
 /* Reap a child: wait a bounded time after its socket was closed, then SIGKILL.
  * Returns its exit status, or -1. */
 int signer_reap(pid_t pid);
+
+/* ---- The signer service (policy.c, identity.c, enforce.c, audit.c, service.c) ---- */
+
+/* Permissions of a policy section (allow = ...). */
+#define POLICY_ORDER   1u
+#define POLICY_REVOKE  2u
+#define POLICY_ACCOUNT 4u
+
+struct policy_section {
+	int is_group;        /* [group NAME], else [user NAME] */
+	char *name;
+	unsigned line;       /* of the header, for messages */
+	char **names;        /* lowercase patterns: DNS name, *.D, or * */
+	size_t n_names;
+	unsigned allow;      /* POLICY_* bits */
+};
+
+struct policy {
+	char *path;
+	struct policy_section *sec;
+	size_t n;
+};
+
+/* Parse policy text (len bytes; path for messages). 0 and *out, or -1 with
+ * "path:line: what is wrong" in err. */
+int policy_parse(const char *path, const char *text, size_t len, struct policy **out,
+		 char *err, size_t errlen);
+/* Read and parse a policy file; refuses one that group or others may write. */
+int policy_load(const char *path, struct policy **out, char *err, size_t errlen);
+void policy_free(struct policy *p);
+
+/* 1 when name is a DNS name of LDH labels (lowercase), with a leading "*." label
+ * allowed when allow_wildcard. */
+int dns_name_valid(const char *name, int allow_wildcard);
+/* 1 when the (lowercase, valid) name matches pattern: exact, "*.D" (any name below D,
+ * including the wildcard "*.D"), or "*". */
+int policy_pattern_match(const char *pattern, const char *name);
+/* "order", "revoke" or "account" for one POLICY_* bit. */
+const char *policy_perm_word(unsigned bit);
+/* "[user NAME]" or "[group NAME]". */
+void policy_section_label(const struct policy_section *s, char *buf, size_t len);
+/* Each section with its names and permissions (signer check). */
+void policy_print(FILE *f, const struct policy *p);
+
+/* A client: kernel peer credentials and the user database's name and groups. */
+struct peer_id {
+	uid_t uid;
+	pid_t pid;
+	int known;          /* the uid has a passwd entry */
+	char user[64];      /* the user name, or "uid:N" */
+	char **groups;      /* names of the user's groups (getgrouplist) */
+	size_t n_groups;
+};
+
+/* SO_PEERCRED of a connected unix socket, then peer_lookup. 0 or -1 (logged). */
+int peer_identify(int fd, struct peer_id *id);
+/* Fill id for uid (zeroed by the caller). A uid without a passwd entry is "uid:N"
+ * with no groups. 0 or -1 (allocation failure, absurd group count). */
+int peer_lookup(uid_t uid, struct peer_id *id);
+/* peer_lookup for a user name (signer check --user). -1 when there is no such user. */
+int peer_lookup_name(const char *user, struct peer_id *id);
+void peer_free(struct peer_id *id);
+
+/* The sections a client matches (pointers into the policy) and their union. */
+struct policy_rules {
+	const struct policy_section **sec;
+	size_t n;
+	unsigned allow;     /* OR of the sections' bits */
+};
+
+/* Fill r with the sections id matches; returns how many (0: refuse at connect), or
+ * -1 on allocation failure. policy_rules_free afterwards in every case. */
+int policy_match(const struct policy *p, const struct peer_id *id, struct policy_rules *r);
+void policy_rules_free(struct policy_rules *r);
+/* 1 when some matching section has perm and a pattern matching name. */
+int policy_allows(const struct policy_rules *r, unsigned perm, const char *name);
+/* The union per permission, for signer check --user. */
+void policy_print_rules(FILE *f, const struct policy_rules *r);
+
+/* What a request means (enforce.c). */
+enum req_op {
+	REQ_UNKNOWN = 0, REQ_ACCOUNT_LOOKUP, REQ_NEW_ACCOUNT, REQ_ACCOUNT_UPDATE,
+	REQ_DEACTIVATE, REQ_KEY_CHANGE, REQ_KEY_CHANGE_INNER, REQ_NEW_ORDER, REQ_FINALIZE,
+	REQ_REVOKE, REQ_CHALLENGE, REQ_READ, REQ_ALG, REQ_JWK, REQ_THUMBPRINT, REQ_CSR,
+	REQ_OTHER,
+};
+/* The audit name of an op ("new-order", ...). */
+const char *req_op_name(int op);
+
+#define ENFORCE_MAX_NAMES 256
+
+struct enforce_ctx {
+	const struct policy_rules *rules;
+	const char *user;       /* for messages */
+	const char *origin;     /* the service's CA, as url_origin makes it */
+};
+
+struct decision {
+	int op;                 /* enum req_op */
+	int allow;              /* 1: sign it */
+	int error;              /* 1: refused for a failure of ours, not by the policy */
+	const char *user;
+	char *names[ENFORCE_MAX_NAMES];
+	size_t n_names;
+	char *url;              /* as the client sent it (audit), or NULL */
+	char *payload;          /* when allowed: the payload to sign (re-serialised) */
+	char reason[512];       /* why allowed or denied (denials go to the client) */
+};
+
+/* Decide one decoded request. 0 when allowed (d->payload set for SIGN), -1 when
+ * denied (d->reason). decision_free afterwards in every case. No I/O. */
+int enforce_request(const struct enforce_ctx *e, const struct wire_msg *m,
+		    struct decision *d);
+void decision_free(struct decision *d);
+
+/* One audit line (audit.c). */
+struct audit_entry {
+	const struct peer_id *id;
+	const char *op;          /* req_op_name(), or "connect", "bad-frame", "timeout", "busy" */
+	char *const *names;
+	size_t n_names;
+	const char *url;         /* NULL: "" */
+	const char *decision;    /* "allow", "deny" or "error" */
+	const char *reason;
+};
+/* Open the audit log for appending (mode 0640 when created): an fd, -1 when path is
+ * NULL, -2 when it cannot be opened (logged). */
+int audit_open(const char *path);
+/* Append one JSON line (one write) to fd (when >= 0) and to stderr. */
+void audit_write(int fd, const struct audit_entry *a);
+
+/* Connect to a signer service: "unix:PATH", or "exec:COMMAND" (run by /bin/sh with
+ * stdin/stdout on a stream socket; *pid is the command). SIGNER_OK with *fd, else a
+ * negative status (logged). (remote.c) */
+int signer_remote_open(const char *spec, int *fd, pid_t *pid);
+
+/* 1 while the signer child of s still runs (parent.c). */
+int signer_alive(struct signer *s);
+
+/* "scheme://host:port" of an http(s) URL (lowercase, default port added) into out;
+ * -1 for anything but a plain absolute http(s) URL with a path. */
+int url_origin(const char *url, char *out, size_t outlen);
 
 #endif

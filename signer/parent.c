@@ -24,7 +24,8 @@ static int pin_refused;
 
 struct signer {
 	int fd;
-	pid_t pid;
+	pid_t pid;                    /* the child, an exec: command, or -1 (unix:) */
+	int stream;                   /* a signer service: frames over a byte stream */
 	char alg[SIGNER_KEY__MAX][8];           /* "" when the slot has no key */
 	unsigned char buf[WIRE_MAX_FRAME + 1];
 };
@@ -204,45 +205,87 @@ int signer_reap(pid_t pid)
 
 /* ---- Requests ---- */
 
-int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t nfields,
-		     unsigned char *buf, struct wire_msg *resp)
+/* The status of an error response; its message (a signer service says why it
+ * refused: the client has no other way to learn it) is logged here. */
+static int resp_error(const struct wire_msg *resp)
+{
+	char *num = wire_strdup(resp, 0), *msg = wire_strdup(resp, 1);
+	int rc = SIGNER_ERR;
+
+	if (num != NULL && strcmp(num, "-2") == 0) {
+		rc = SIGNER_ERR_CONFIG;
+	} else if (num != NULL && strcmp(num, "-3") == 0) {
+		rc = SIGNER_ERR_PIN;
+		pin_refused = 1;
+	} else if (num != NULL && strcmp(num, "-4") == 0) {
+		rc = SIGNER_ERR_DENIED;
+	}
+	if (msg != NULL)
+		log_error("signer: %s", msg);
+	free(num);
+	free(msg);
+	return rc;
+}
+
+/* A stream (signer service) answers within this; signing takes milliseconds, but a
+ * service that logs in again after a token error, or an ssh start, takes longer. */
+#define REMOTE_TIMEOUT_MS 60000
+
+static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field *fields,
+			size_t nfields, unsigned char *buf, struct wire_msg *resp)
 {
 	unsigned char *frame = NULL;
 	const char *why = NULL;
-	char *num = NULL;
 	size_t framelen, len;
 	int r, rc = SIGNER_ERR;
 
 	if (op != 0) {
 		if (wire_encode(op, fields, nfields, &frame, &framelen) < 0)
 			goto out;
-		if (wire_send(fd, frame, framelen) < 0)
+		r = stream ? wire_send_stream(fd, frame, framelen, REMOTE_TIMEOUT_MS) :
+			     wire_send(fd, frame, framelen);
+		if (r < 0)
 			goto out;
 	}
-	if ((r = wire_recv(fd, buf, WIRE_MAX_FRAME + 1, &len)) <= 0) {
-		if (r == 0)
-			log_error("signer: the signer process has exited");
+	r = stream ? wire_recv_stream(fd, buf, WIRE_MAX_FRAME + 1, &len, REMOTE_TIMEOUT_MS) :
+		     wire_recv(fd, buf, WIRE_MAX_FRAME + 1, &len);
+	if (r <= 0 && r != -2) {
+		if (r == 0 || stream)
+			log_error("signer: the signer %s", !stream ? "process has exited" :
+				  r == -3 ? "service did not answer in time" :
+				  "service closed the connection");
 		goto out;
 	}
 	if (r == -2 || wire_decode(buf, len, resp, &why) < 0) {
 		log_error("signer: malformed response: %s", r == -2 ? "too large" : why);
 		goto out;
 	}
-	if (resp->op == WIRE_RESP_OK) {
+	if (resp->op == WIRE_RESP_OK)
 		rc = SIGNER_OK;
-	} else if (resp->op == WIRE_RESP_ERR && (num = wire_strdup(resp, 0)) != NULL &&
-		   strcmp(num, "-2") == 0) {
-		rc = SIGNER_ERR_CONFIG;
-	} else if (resp->op == WIRE_RESP_ERR && num != NULL && strcmp(num, "-3") == 0) {
-		rc = SIGNER_ERR_PIN;
-		pin_refused = 1;
-	} else if (resp->op != WIRE_RESP_ERR) {
+	else if (resp->op == WIRE_RESP_ERR)
+		rc = resp_error(resp);
+	else
 		log_error("signer: malformed response: op %u", resp->op);
-	}
 out:
 	free(frame);
-	free(num);
 	return rc;
+}
+
+int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t nfields,
+		     unsigned char *buf, struct wire_msg *resp)
+{
+	return roundtrip_io(fd, 0, op, fields, nfields, buf, resp);
+}
+
+static int rt(struct signer *s, uint8_t op, const struct wire_field *fields, size_t nfields,
+	      struct wire_msg *resp)
+{
+	return roundtrip_io(s->fd, s->stream, op, fields, nfields, s->buf, resp);
+}
+
+int signer_alive(struct signer *s)
+{
+	return s != NULL && s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == 0;
 }
 
 /* A response whose single field is text: copy it. */
@@ -267,7 +310,7 @@ static int key_request(struct signer *s, uint8_t op, enum signer_key key, char *
 	*out = NULL;
 	if (s == NULL)
 		return SIGNER_ERR;
-	rc = signer_roundtrip(s->fd, op, &f, 1, s->buf, &resp);
+	rc = rt(s, op, &f, 1, &resp);
 	return resp_string(rc, &resp, out);
 }
 
@@ -292,7 +335,8 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 	int rc = SIGNER_ERR;
 
 	*out = NULL;
-	if (cfg == NULL || (cfg->key_uri == NULL && cfg->account_key_file == NULL)) {
+	if (cfg == NULL || (cfg->key_uri == NULL && cfg->account_key_file == NULL &&
+			    cfg->remote == NULL)) {
 		log_error("signer: no account key URI (--key)");
 		return SIGNER_ERR_CONFIG;
 	}
@@ -304,9 +348,17 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 		log_error("signer: out of memory");
 		return SIGNER_ERR;
 	}
-	if (signer_fork(cfg, signer_child_main, NULL, &s->fd, &s->pid) < 0)
+	s->fd = -1;
+	s->pid = -1;
+	if (cfg->remote != NULL) {
+		s->stream = 1;
+		if ((rc = signer_remote_open(cfg->remote, &s->fd, &s->pid)) != SIGNER_OK)
+			goto out;
+		rc = SIGNER_ERR;
+	} else if (signer_fork(cfg, signer_child_main, NULL, &s->fd, &s->pid) < 0) {
 		goto out;
-	if ((rc = signer_roundtrip(s->fd, 0, NULL, 0, s->buf, &resp)) != SIGNER_OK)
+	}
+	if ((rc = rt(s, 0, NULL, 0, &resp)) != SIGNER_OK)
 		goto out;
 	if (resp.nfields != SIGNER_KEY__MAX) {
 		log_error("signer: malformed ready message");
@@ -375,7 +427,7 @@ int signer_sign(struct signer *s, const char *url, const char *nonce, const char
 	if (kid != NULL)
 		field_str(&f[3], kid);
 	trace("sign");
-	rc = signer_roundtrip(s->fd, WIRE_OP_SIGN, f, kid != NULL ? 4 : 3, s->buf, &resp);
+	rc = rt(s, WIRE_OP_SIGN, f, kid != NULL ? 4 : 3, &resp);
 	trace("signed");
 	return resp_string(rc, &resp, jws);
 }
@@ -394,7 +446,7 @@ int signer_keychange(struct signer *s, const char *url, const char *account_url,
 	}
 	field_str(&f[0], url);
 	field_str(&f[1], account_url);
-	rc = signer_roundtrip(s->fd, WIRE_OP_KEYCHANGE, f, 2, s->buf, &resp);
+	rc = rt(s, WIRE_OP_KEYCHANGE, f, 2, &resp);
 	return resp_string(rc, &resp, inner_jws);
 }
 
@@ -414,7 +466,7 @@ int signer_csr(struct signer *s, const char *const *names, size_t n_names,
 	}
 	for (i = 0; i < n_names; i++)
 		field_str(&f[i], names[i]);
-	if ((rc = signer_roundtrip(s->fd, WIRE_OP_CSR, f, n_names, s->buf, &resp)) != SIGNER_OK)
+	if ((rc = rt(s, WIRE_OP_CSR, f, n_names, &resp)) != SIGNER_OK)
 		return rc;
 	if (resp.nfields != 1 || resp.f[0].len == 0 || (*der = malloc(resp.f[0].len)) == NULL) {
 		log_error("signer: malformed CSR response");

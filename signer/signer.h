@@ -21,6 +21,7 @@ enum signer_status {
 	SIGNER_ERR_CONFIG = -2, /* configuration: bad URI, no/ambiguous key, extractable key */
 	SIGNER_ERR_PIN = -3,    /* configuration: the token refused the PIN, now or in an
 	                         * earlier run with the same PIN source (tokens/pinmark.c) */
+	SIGNER_ERR_DENIED = -4, /* the signer service's policy refused the request */
 };
 
 /* Which token key a request uses. */
@@ -42,6 +43,13 @@ struct signer_config {
 	const char *pin_source;   /* --pin-source, or NULL (URI's pin-source, else prompt) */
 	int allow_extractable;    /* --allow-extractable-key */
 	const char *pin_marker_dir; /* where refused-PIN markers live (the config dir), or NULL */
+	/* --signer: "unix:PATH" or "exec:COMMAND". When set, signer_start connects to a
+	 * signer service instead of forking; nothing here opens a module or reads a PIN,
+	 * and the key URIs, module and PIN source are not used. */
+	const char *remote;
+	/* For the signer service's own child: keep the token's PIN after login, and on a
+	 * token error open the token again and retry once (a long-lived process). */
+	int relogin;
 };
 
 struct signer; /* parent-side handle; opaque */
@@ -93,6 +101,40 @@ int signer_keychange(struct signer *s, const char *url, const char *account_url,
  * certificate key was configured. */
 int signer_csr(struct signer *s, const char *const *names, size_t n_names,
 	       unsigned char **der, size_t *der_len);
+
+/* ---- The signer service (p11acme signer serve|check|connect) ----
+ *
+ * One long-lived process serves many clients over an AF_UNIX stream socket with the
+ * protocol of signer_start's child, deciding each request against a policy from the
+ * client's peer credentials. It holds the token through a signer child of its own
+ * (signer_start with relogin), so the process that parses client input never holds
+ * the PIN or a token session. */
+
+struct signer_service_config {
+	const char *socket_path;   /* required */
+	const char *policy_path;   /* required (the CLI supplies the default) */
+	const char *audit_path;    /* or NULL */
+	const char *ca_url;        /* --server: every signed URL must be on its origin */
+	int socket_mode;           /* permission bits; -1: 0666, or 0660 with a group */
+	const char *socket_group;  /* group name or number, or NULL */
+	int max_clients;           /* 0: 64 */
+	int client_timeout;        /* seconds for one frame in or out; 0: 10 */
+	int idle_timeout;          /* seconds without a request; 0: 600 */
+};
+
+/* Serve until SIGTERM or SIGINT (SIGHUP re-reads the policy). SIGNER_OK after a clean
+ * stop (socket file removed), SIGNER_ERR_CONFIG for a configuration error (policy,
+ * options, key), SIGNER_ERR for a runtime failure. */
+int signer_serve(const struct signer_config *cfg, const struct signer_service_config *sc);
+
+/* Print a policy's sections, or with user != NULL that user's effective rules, to
+ * stdout. SIGNER_OK; SIGNER_ERR_CONFIG for a bad policy (file:line on stderr);
+ * SIGNER_ERR when user matches no section or does not exist. */
+int signer_policy_check(const char *policy_path, const char *user);
+
+/* Copy stdin to the service's socket and the socket to stdout until EOF (the SSH
+ * forced-command end of --signer exec:). SIGNER_OK or SIGNER_ERR (logged). */
+int signer_bridge(const char *socket_path);
 
 /* ---- HSM administration (p11acme key ...), run in a signer child too ---- */
 

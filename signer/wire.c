@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -235,4 +237,147 @@ int wire_send_err(int fd, int status)
 out:
 	free(frame);
 	return rc;
+}
+
+/* ---- Error frames with a message (the signer service tells its client why) ---- */
+
+int wire_encode_err(int status, const char *msg, unsigned char **frame, size_t *framelen)
+{
+	char num[16];
+	struct wire_field f[2];
+
+	snprintf(num, sizeof(num), "%d", status);
+	f[0].p = (const unsigned char *)num;
+	f[0].len = strlen(num);
+	if (msg != NULL) {
+		f[1].p = (const unsigned char *)msg;
+		f[1].len = strnlen(msg, 1024);
+	}
+	return wire_encode(WIRE_RESP_ERR, f, msg != NULL ? 2 : 1, frame, framelen);
+}
+
+/* ---- Transport: frames over a byte stream (the signer service, its clients) ----
+ *
+ * A stream has no message boundaries, so the length prefix frames it. A prefix
+ * beyond WIRE_MAX_BODY cannot be skipped safely (nothing says where the next frame
+ * starts): the reader reports it and the connection is closed.
+ */
+
+long wire_frame_need(const unsigned char *buf, size_t have)
+{
+	uint32_t body;
+
+	if (have < 4)
+		return 4;
+	body = get_u32(buf);
+	if (body > WIRE_MAX_BODY)
+		return -1;
+	return 4 + (long)body;
+}
+
+/* Wait for fd to become readable (POLLIN) or writable (POLLOUT) before deadline.
+ * 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec now;
+	long ms;
+	int r;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+		     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+		if (ms < 0)
+			ms = 0;
+		r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+		if (r >= 0 || errno != EINTR)
+			return r > 0 ? 1 : r;
+	}
+}
+
+static void deadline_in(struct timespec *d, int timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += timeout_ms / 1000;
+	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+}
+
+int wire_send_stream(int fd, const unsigned char *frame, size_t framelen, int timeout_ms)
+{
+	struct timespec deadline;
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	deadline_in(&deadline, timeout_ms);
+	while (off < framelen) {
+		n = send(fd, frame + off, framelen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_error("signer: send: %s", strerror(errno));
+			return -1;
+		}
+		if ((r = wait_fd(fd, POLLOUT, &deadline)) <= 0) {
+			log_error("signer: send: %s", r == 0 ? "timed out" : strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read exactly len bytes. 1 done, 0 EOF before the first byte, -1 error or EOF
+ * within, -3 timed out. */
+static int read_full(int fd, unsigned char *buf, size_t len, const struct timespec *deadline)
+{
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	while (off < len) {
+		n = recv(fd, buf + off, len - off, MSG_DONTWAIT);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return off == 0 ? 0 : -1;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
+			return -1;
+		if (r == 0)
+			return -3;
+	}
+	return 1;
+}
+
+int wire_recv_stream(int fd, unsigned char *buf, size_t bufsize, size_t *len, int timeout_ms)
+{
+	struct timespec deadline;
+	long need;
+	int r;
+
+	*len = 0;
+	deadline_in(&deadline, timeout_ms);
+	if ((r = read_full(fd, buf, 4, &deadline)) != 1)
+		return r;
+	need = wire_frame_need(buf, 4);
+	if (need < 0 || (size_t)need > bufsize)
+		return -2;
+	if ((r = read_full(fd, buf + 4, (size_t)need - 4, &deadline)) != 1)
+		return r == 0 ? -1 : r;
+	*len = (size_t)need;
+	return 1;
 }

@@ -245,7 +245,10 @@ static int login_once(struct tok_ctx *c, const struct tok_uri *u, const struct t
 		return TOK_OK;
 	if ((ret = tok_pinmark_check(c, source, u->pin_value)) != TOK_OK)
 		return ret;
-	pin = tok_pin_read(source, u->pin_value, what);
+	if (o != NULL && o->pin != NULL)
+		pin = strdup(o->pin);   /* logging in again: the PIN read the first time */
+	else
+		pin = tok_pin_read(source, u->pin_value, what);
 	if (pin == NULL) {
 		ret = TOK_ERR_CONFIG;
 		goto out;
@@ -366,4 +369,9 @@ void tok_close(struct tok_ctx *c)
 	free(c->module);
 	free(c->uri);
 	free(c);
+}
+
+char *tok_pin_copy(const struct tok_ctx *c)
+{
+	return c != NULL && c->pin != NULL ? strdup(c->pin) : NULL;
 }

@@ -71,6 +71,9 @@ struct tok_opts {
 	int allow_extractable;  /* accept CKA_EXTRACTABLE=TRUE / CKA_SENSITIVE=FALSE (warns) */
 	const char *pin_marker_dir; /* PIN failure markers go to DIR/pin-failed/ (the client's
 	                             * config dir); NULL: the lock directory */
+	const char *pin;        /* a PIN read before (tok_pin_copy): used instead of reading
+	                         * the PIN source again, by a long-lived signer that logs
+	                         * in again after a token error; NULL normally */
 };
 
 /* One loaded module and one logged-in token. Opaque. */
@@ -110,6 +113,10 @@ int tok_generate_key(struct tok_ctx *ctx, const char *uri, const char *type);
 /* 1 when the open token holds a key object (private or public) with the URI's label
  * or id, 0 when it holds none, or a negative tok_status (logged). */
 int tok_key_present(struct tok_ctx *ctx, const char *uri);
+
+/* A copy of the PIN ctx logged in with (free with secret_free), or NULL when the token
+ * needed none. For tok_opts.pin of a later tok_open of the same token. */
+char *tok_pin_copy(const struct tok_ctx *ctx);
 
 /* Release keys, slots and module in the order libp11 needs. NULL is fine. */
 void tok_close(struct tok_ctx *ctx);
