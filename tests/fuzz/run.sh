@@ -30,6 +30,7 @@ sources_for() {
 	case "$1" in
 	fuzz_uri) echo "tokens/uri.c $COMMON" ;;
 	fuzz_wire) echo "signer/wire.c $COMMON" ;;
+	fuzz_service) echo "signer/wire.c signer/policy.c signer/enforce.c $COMMON" ;;
 	*) echo "client/parse.c $COMMON" ;;
 	esac
 }
@@ -39,6 +40,7 @@ dict_for() {
 	case "$1" in
 	fuzz_uri) echo tests/fuzz/dict/uri.dict ;;
 	fuzz_wire) ;;
+	fuzz_service) echo tests/fuzz/dict/service.dict ;;
 	fuzz_link | fuzz_retry_after) echo tests/fuzz/dict/http.dict ;;
 	fuzz_pem_chain) echo tests/fuzz/dict/pem.dict ;;
 	*) echo tests/fuzz/dict/json.dict ;;
@@ -75,6 +77,7 @@ run_target() {
 	dict=$(dict_for "$t")
 	[ -n "$dict" ] && [ -f "$dict" ] && extra+=("-dict=$dict")
 	[ "$t" = fuzz_wire ] && extra+=("-max_len=16384")
+	[ "$t" = fuzz_service ] && extra+=("-max_len=16384")
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 		"$OUT/$t" "$corpus" "tests/fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" \

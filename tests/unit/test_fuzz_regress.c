@@ -53,6 +53,9 @@
 #define LLVMFuzzerTestOneInput fuzz_retry_after_one
 #include "tests/fuzz/fuzz_retry_after.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_service_one
+#include "tests/fuzz/fuzz_service.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -70,6 +73,7 @@ static const struct {
 	{ "fuzz_pem_chain", fuzz_pem_chain_one },
 	{ "fuzz_link", fuzz_link_one },
 	{ "fuzz_retry_after", fuzz_retry_after_one },
+	{ "fuzz_service", fuzz_service_one },
 };
 
 static fuzz_fn target_for(const char *file)

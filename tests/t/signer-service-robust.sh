@@ -1,0 +1,173 @@
+#!/bin/bash
+# valgrind: yes
+# The signer service stays up for everyone else whatever one client does: garbage,
+# truncated, oversized and malformed frames, a client that connects and sends nothing
+# (closed after --idle-timeout), one that stops inside a frame (closed after
+# --client-timeout), one killed mid-request, one that never reads its answer; past
+# --max-clients a client is told "busy". 16 concurrent clients (two users) issue
+# through one service with 0 failures. SIGKILL of the service mid-issuance: the client
+# exits 1 naming the signer, the live certificate is untouched, the key process goes
+# too, and a restarted service (over the stale socket file) serves again. SIGTERM
+# stops it cleanly (exit 0, socket file removed).
+. "$(dirname "$0")/../lib/harness.sh"
+. "$TH_ROOT/tests/lib/signer_users.sh"
+
+th_token
+th_pebble_start
+cp "$TH_CA_BUNDLE" "$T/ca.pem"
+chmod 0644 "$T/ca.pem"
+RAW="/usr/bin/python3 $TH_ROOT/tests/lib/signer_raw.py"
+U1=$(su_user one)
+U2=$(su_user two)
+ADM=$(su_user adm)
+cat >"$T/policy" <<EOF
+[user $U1]
+names = *.one.example.com
+allow = order
+[user $U2]
+names = *.two.example.com
+allow = order
+[user $ADM]
+names = *
+allow = order revoke account
+[user root]
+EOF
+chmod 0644 "$T/policy"
+mkdir -p "$T/run"
+chmod 0755 "$T/run"
+SOCK=$T/run/signer.sock
+# Under valgrind every client is much slower between its requests.
+IDLE=${TH_VGDIR:+40}
+IDLE=${IDLE:-4}
+
+start_service() {   # start_service LOG [serve options...]
+	local log=$1
+	shift
+	$P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --key "$TH_KEY" --module "$TH_MODULE" \
+		--pin-source "file:$TH_PIN_FILE" signer serve --policy "$T/policy" \
+		--audit-log "$T/audit.log" "$@" 2>>"$log" &
+	SVC=$!
+	th_track $SVC
+	for _ in $(seq 1 600); do [ -S "$SOCK" ] && grep -q 'listening on' "$log" && break
+		kill -0 $SVC 2>/dev/null || break; sleep 0.1; done
+	grep -q 'listening on' "$log" || th_fail "the service did not start: $(cat "$log")"
+}
+client() {
+	local u=$1
+	shift
+	su_run "$u" $P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --ca-bundle "$T/ca.pem" \
+		--signer "unix:$SOCK" --config-dir "$T/etc-$u" "$@"
+}
+for u in "$U1" "$U2" "$ADM"; do su_dir "$u" "$T/etc-$u"; done
+
+start_service "$T/svc.log" --socket "$SOCK" --client-timeout 2 --idle-timeout "$IDLE" --max-clients 40
+client "$ADM" account register --email ops@example.com --agree-tos >/dev/null || th_fail "register"
+su_run root $P11ACME --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
+	2>"$T/http01.log" &
+H01=$!
+th_track $H01
+th_wait_port 127.0.0.1 "$TH_HTTP_PORT" 20 $H01 "$T/http01.log"
+JWK=$($RAW "$SOCK" jwk) || th_fail "raw JWK request"
+
+# ---- bad frames: each is refused, and the same or the next client is served
+out=$($RAW "$SOCK" oversized) || th_fail "oversized frame: $out"
+echo "$out" | grep -q 'frame larger than 64 KiB' || th_fail "oversized: $out"
+out=$($RAW "$SOCK" badversion) || th_fail "bad version: $out"
+echo "$out" | grep -q 'unsupported protocol version' || th_fail "bad version: $out"
+[ "$(echo "$out" | tail -n1)" = "$JWK" ] || th_fail "no JWK after a bad frame on the same connection"
+out=$($RAW "$SOCK" badfields) || th_fail "bad fields: $out"
+echo "$out" | grep -q 'truncated field' || th_fail "bad fields: $out"
+for _ in 1 2 3; do $RAW "$SOCK" garbage >/dev/null || th_fail "garbage"; done
+$RAW "$SOCK" truncated || th_fail "truncated"
+$RAW "$SOCK" noread || th_fail "noread"
+# a client killed in the middle of a frame
+$RAW "$SOCK" hold 30 &
+HOLD=$!
+sleep 0.5
+kill -9 $HOLD
+wait $HOLD 2>/dev/null || true
+[ "$($RAW "$SOCK" jwk)" = "$JWK" ] || th_fail "the service stopped serving after bad clients"
+
+# ---- a silent client and a stalled one are closed on their deadlines, and while
+# they are connected everybody else is served
+$RAW "$SOCK" idle $((IDLE + 20)) >"$T/idle.out" &
+IDLEPID=$!
+$RAW "$SOCK" partial 20 >"$T/partial.out" &
+PARTPID=$!
+sleep 0.3
+client "$U1" issue -d a.one.example.com --stateless >/dev/null 2>"$T/a.err" ||
+	th_fail "issue beside a silent client failed: $(cat "$T/a.err")"
+wait $PARTPID || th_fail "a stalled client was not closed: $(cat "$T/partial.out")"
+wait $IDLEPID || th_fail "a silent client was not closed: $(cat "$T/idle.out")"
+grep -q '"op":"timeout".*did not send a whole frame in time' "$T/audit.log" ||
+	th_fail "no timeout audit line for the stalled client"
+grep -q '"op":"timeout".*idle connection' "$T/audit.log" || th_fail "no idle audit line"
+grep -q '"op":"bad-frame".*inside a frame' "$T/audit.log" || th_fail "no truncated-frame audit line"
+
+# ---- 16 concurrent clients, two users, 0 failures
+pids=""
+for i in $(seq 1 16); do
+	if [ $((i % 2)) = 0 ]; then u=$U2; d=c$i.two.example.com; else u=$U1; d=c$i.one.example.com; fi
+	client "$u" issue -d "$d" --stateless >/dev/null 2>"$T/c$i.err" &
+	pids="$pids $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+[ "$fails" = 0 ] || th_fail "$fails of 16 concurrent clients failed: $(cat "$T"/c*.err)"
+for i in $(seq 1 16); do
+	if [ $((i % 2)) = 0 ]; then u=$U2; d=c$i.two.example.com; else u=$U1; d=c$i.one.example.com; fi
+	th_verify_cert "$T/etc-$u/live/$d/fullchain.pem" "$d"
+done
+
+# ---- past --max-clients: busy
+kill -TERM $SVC
+wait $SVC || th_fail "SIGTERM: the service did not exit 0"
+th_untrack $SVC
+[ -e "$SOCK" ] && th_fail "SIGTERM left the socket file"
+start_service "$T/svc2.log" --socket "$SOCK" --max-clients 2
+$RAW "$SOCK" hold 20 &
+H1=$!
+$RAW "$SOCK" hold 20 &
+H2=$!
+sleep 0.5
+out=$($RAW "$SOCK" busy) || th_fail "no busy answer: $out"
+echo "$out" | grep -q 'signer service busy' || th_fail "busy: $out"
+th_expect_exit 1 client "$U1" account thumbprint
+grep -q 'signer service busy (too many clients)' "$T/out" || th_fail "client busy: $(cat "$T/out")"
+kill $H1 $H2
+wait $H1 $H2 2>/dev/null || true
+
+# ---- SIGKILL of the service mid-issuance; the live certificate stays
+live=$T/etc-$U1/live/a.one.example.com
+before=$(sha256sum "$live/cert.pem")
+cat >"$T/hook.sh" <<EOF
+#!/bin/sh
+[ "\$1" = begin ] && touch "$T/etc-$U1/in-hook" && sleep 3
+exit 0
+EOF
+chmod 0755 "$T/hook.sh"
+KEYPID=$(pgrep -P $SVC | head -n1)
+client "$U1" issue -d a.one.example.com --dns-hook "$T/hook.sh" >/dev/null 2>"$T/kill.err" &
+CL=$!
+for _ in $(seq 1 600); do [ -e "$T/etc-$U1/in-hook" ] && break; sleep 0.05; done
+[ -e "$T/etc-$U1/in-hook" ] || th_fail "the client never reached its hook: $(cat "$T/kill.err")"
+kill -9 $SVC
+wait $SVC 2>/dev/null || true
+th_untrack $SVC
+rc=0
+wait $CL || rc=$?
+[ "$rc" = 1 ] || th_fail "client exit $rc after the service was killed: $(cat "$T/kill.err")"
+grep -q 'signer: ' "$T/kill.err" || th_fail "the client did not name the signer: $(cat "$T/kill.err")"
+[ "$(sha256sum "$live/cert.pem")" = "$before" ] || th_fail "the live certificate changed"
+th_verify_cert "$live/fullchain.pem" a.one.example.com
+for _ in $(seq 1 50); do kill -0 "$KEYPID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$KEYPID" 2>/dev/null && th_fail "the key process outlived the killed service"
+[ -S "$SOCK" ] || th_fail "expected the stale socket file after SIGKILL"
+start_service "$T/svc3.log" --socket "$SOCK"
+client "$U1" issue -d a.one.example.com --stateless >/dev/null 2>"$T/again.err" ||
+	th_fail "issue through the restarted service failed: $(cat "$T/again.err")"
+[ "$(sha256sum "$live/cert.pem")" != "$before" ] || th_fail "no new certificate after the restart"
+kill -TERM $SVC
+wait $SVC || th_fail "the restarted service did not stop cleanly"
+th_untrack $SVC
+echo ok
