@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/sshd.sh: a token host with a real sshd, and throw-away unix users, for the
 # signer service's end-to-end test. Source it after harness.sh and netns.sh.
 #
@@ -140,14 +141,14 @@ EOF
 	SSH_KNOWN_HOSTS=$SSH_DIR/known_hosts
 }
 
-# ssh_client_key USER: a key pair for USER in its home (owned by it, mode 0600). Prints
-# the private key's path.
+# ssh_client_key USER NAME COMMENT: a key pair HOME/NAME(.pub) for USER (owned by it,
+# mode 0600). Prints the private key's path.
 ssh_client_key() {
 	local u=$1 home
 	home=$(getent passwd "$u" | cut -d: -f6)
-	as_user "$u" ssh-keygen -q -t ed25519 -N '' -C "$u" -f "$home/id_ed25519" >/dev/null ||
+	as_user "$u" ssh-keygen -q -t ed25519 -N '' -C "$3" -f "$home/$2" >/dev/null ||
 		th_fail "ssh-keygen for $u"
-	echo "$home/id_ed25519"
+	echo "$home/$2"
 }
 
 # ssh_authorize USER OPTIONS PUBKEYFILE: one authorized_keys line for USER on the token
