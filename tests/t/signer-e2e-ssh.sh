@@ -286,6 +286,33 @@ before=$(th_pebble_requests)
 nn_expect_exit 1 "$T/stranger-issue.log" stranger issue -d "$N2" --stateless
 pebble_none "$before" 'POST /order-plz' "the stranger's newOrder"
 
+# ---- a policy change takes effect on SIGHUP: the stranger gets a section, a broken
+# policy is refused (the last good one stays), and taking the section away refuses it again
+until_ok() { # WHAT CMD...: retry CMD for up to 5 s
+	local what=$1 n=0
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -gt 50 ] && th_fail "$what"
+		sleep 0.1
+	done
+}
+POLICY=$T/tok/signer.policy
+cp "$POLICY" "$T/policy.orig"
+printf '[user %s]\nnames = stranger.example.com\nallow = order\n' "$U3" >>"$POLICY"
+kill -HUP "$SERVE_PID"
+until_ok "SIGHUP: the stranger's new section did not take effect" stranger account thumbprint
+audit_has "$U3" connect allow
+printf 'allow = everything\n' >>"$POLICY"
+kill -HUP "$SERVE_PID"
+until_ok "SIGHUP: a broken policy was not reported" grep -q "signer.policy:[0-9]*:" "$SERVE_LOG"
+nn_expect_exit 0 "$T/stranger-kept.log" stranger account thumbprint
+cp "$T/policy.orig" "$POLICY"
+kill -HUP "$SERVE_PID"
+not() { ! "$@"; }
+until_ok "SIGHUP: the stranger's section was not taken away" not stranger account thumbprint
+kill -0 "$SERVE_PID" || th_fail "signer serve died on SIGHUP"
+
 # ---- the admin rolls the account over to the service's --new-key, then deactivates it
 before=$(th_pebble_requests)
 nn_expect_exit 0 "$T/rollover.log" adm account rollover
