@@ -46,7 +46,7 @@ static int exit_of(int signer_rc)
 {
 	if (signer_rc == SIGNER_OK)
 		return EXIT_OK;
-	return signer_rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+	return signer_rc == SIGNER_ERR_CONFIG || signer_rc == SIGNER_ERR_PIN ? EXIT_USAGE : EXIT_FAIL;
 }
 
 static int number(const char *opt, const char *s, long min, long max, int base, int *out)

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 {
 	struct signer_config cfg;
 	struct signer *s = NULL;
-	struct tok_opts o;
+	struct tok_opts o = { 0 };
 	struct tok_ctx *ctx = NULL;
 	EVP_PKEY *pk = NULL;
 	cJSON *jwk = NULL;
