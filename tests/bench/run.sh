@@ -16,7 +16,7 @@
 #   BENCH_FLEET_OTHERS=100  lego renewals per level, for comparison (0 skips lego)
 #   BENCH_FLEET_CONC="1 4 8"
 #   BENCH_OUT=bench/results where the machine-readable results go
-#   BENCH_PARTS="rounds fleet signer"  the parts to run; the others keep their previous
+#   BENCH_PARTS="rounds fleet signer service"  the parts to run; the others keep their previous
 #                           results in BENCH_OUT (e.g. BENCH_PARTS=signer)
 #   BENCH_DOCS=1            regenerate the table in docs/BENCHMARKS.md and docs/bench.png
 #
@@ -37,7 +37,7 @@ BENCH_DIR="$TH_ROOT/tests/bench"
 ROUNDS=${BENCH_ROUNDS:-7}
 CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme uacme-onecert dehydrated p11acme"}
 REUSE_REPS=${BENCH_REUSE_REPS:-3}
-PARTS=" ${BENCH_PARTS:-rounds fleet signer} "
+PARTS=" ${BENCH_PARTS:-rounds fleet signer service} "
 part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
 FLEET=${BENCH_FLEET:-200}
 FLEET_CONC=${BENCH_FLEET_CONC:-"1 4 8"}
@@ -363,6 +363,12 @@ fi
 # ---------------------------------------------------------------- signer throughput
 . "$BENCH_DIR/signer.sh"
 part signer && signer_bench "$OUT/signer.json"
+
+# ---------------------------------------------------------------- the signer service
+# renewals/s through `signer serve` against the local signer at each level, and the
+# service's JWS/s against direct signing (its own Pebble and token; see the script)
+part service && { BENCH_OUT=$OUT BENCH_FLEET_CONC=$FLEET_CONC "$BENCH_DIR/signer-service.sh" ||
+	th_log "signer service bench failed"; }
 
 # ---------------------------------------------------------------- environment, summary
 python3 - "$OUT/env.json" "$START_EPOCH" "${P11ACME_SKIPPED:-0}" "$CLIENTS" "$ROUNDS" <<PY

@@ -1,0 +1,174 @@
+/*
+ * svc_bench: JWS per second through the signer service (`p11acme signer serve`, over
+ * its unix socket) against direct signing in this process and against the local signer
+ * child that every p11acme run forks, with the same token key, in alternating rounds.
+ *
+ *   svc_bench [-m MODULE] [-p PIN_SOURCE] [-r ROUNDS] [-s SECONDS] -S unix:PATH KEY
+ *
+ * The request is what every renewal sends first: a newOrder payload for a name the
+ * service's policy allows, signed with kid at a URL on the service's CA (start the
+ * service with --server https://ca.test/dir). The service decides it (peer
+ * credentials, policy, payload shape), writes its audit line and signs through its key
+ * child; direct signing is jws_acme() with the key opened in this process.
+ * Each round measures service, local child and direct back to back; the medians of the
+ * rates and of the per-round ratios are printed (machine drift cancels in a ratio).
+ */
+#include "signer/internal.h"
+#include "tokens/tokens.h"
+#include "common/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXR 64
+#define URL "https://ca.test/order-plz"
+#define KID "https://ca.test/my-account/1"
+
+static const char payload[] = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"bench.example.com\"}]}";
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double signer_rate(struct signer *s, double secs)
+{
+	char *jws = NULL, nonce[32];
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
+		if (signer_sign(s, URL, nonce, KID, payload, &jws) != SIGNER_OK)
+			return -1;
+		free(jws);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+static double direct_rate(EVP_PKEY *pk, const char *alg, const cJSON *jwk, double secs)
+{
+	char *jws = NULL, nonce[32];
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
+		if ((jws = jws_acme(pk, alg, jwk, URL, nonce, KID, payload, strlen(payload))) == NULL)
+			return -1;
+		free(jws);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+static int parse_args(int argc, char **argv, struct signer_config *cfg, const char **remote,
+		      int *rounds, double *secs)
+{
+	int i;
+
+	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (strcmp(argv[i], "-m") == 0)
+			cfg->module = argv[i + 1];
+		else if (strcmp(argv[i], "-p") == 0)
+			cfg->pin_source = argv[i + 1];
+		else if (strcmp(argv[i], "-r") == 0)
+			*rounds = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "-s") == 0)
+			*secs = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "-S") == 0)
+			*remote = argv[i + 1];
+	}
+	if (i + 1 != argc || *remote == NULL || *rounds < 1 || *rounds > MAXR || *secs <= 0) {
+		fprintf(stderr, "usage: svc_bench [-m MODULE] [-p PIN] [-r ROUNDS] [-s SECONDS] "
+				"-S unix:PATH KEY\n");
+		return -1;
+	}
+	cfg->key_uri = argv[i];
+	return 0;
+}
+
+static void report(const char *alg, int rounds, double secs, double *vr, double *lr, double *dr)
+{
+	double rv[MAXR], rl[MAXR];
+	int i;
+
+	printf("key: %s\n", alg);
+	printf("rounds (service/local/direct JWS/s):");
+	for (i = 0; i < rounds; i++) {
+		rv[i] = vr[i] / dr[i];
+		rl[i] = lr[i] / dr[i];
+		printf(" %.0f/%.0f/%.0f", vr[i], lr[i], dr[i]);
+	}
+	printf("\nservice: %.0f JWS/s (median of %d x %.1f s)\n", median(vr, rounds), rounds, secs);
+	printf("local: %.0f JWS/s\n", median(lr, rounds));
+	printf("direct: %.0f JWS/s\n", median(dr, rounds));
+	printf("service/direct, median of the rounds' ratios: %.1f%%\n", 100 * median(rv, rounds));
+	printf("local/direct, median of the rounds' ratios: %.1f%%\n", 100 * median(rl, rounds));
+}
+
+int main(int argc, char **argv)
+{
+	struct signer_config cfg, rcfg;
+	struct signer *svc = NULL, *loc = NULL;
+	struct tok_opts o;
+	struct tok_ctx *ctx = NULL;
+	EVP_PKEY *pk = NULL;
+	cJSON *jwk = NULL;
+	const char *alg, *remote = NULL;
+	double vr[MAXR], lr[MAXR], dr[MAXR], secs = 1;
+	int i, rounds = 5, rc = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (parse_args(argc, argv, &cfg, &remote, &rounds, &secs) < 0)
+		return 2;
+	rcfg = cfg;
+	rcfg.remote = remote;
+	/* both signers before this process loads the module, so no child inherits it */
+	if (signer_start(&rcfg, &svc) != SIGNER_OK || signer_start(&cfg, &loc) != SIGNER_OK)
+		goto out;
+	alg = signer_alg(loc, SIGNER_KEY_ACCOUNT);
+	memset(&o, 0, sizeof(o));
+	o.module = cfg.module;
+	o.pin_source = cfg.pin_source;
+	o.allow_extractable = 0;
+	if (alg == NULL || tok_open(cfg.key_uri, &o, &ctx) != TOK_OK ||
+	    tok_load_key(ctx, cfg.key_uri, &pk) != TOK_OK || (jwk = jws_jwk(pk)) == NULL)
+		goto out;
+	signer_rate(svc, secs / 4); /* warm-up */
+	signer_rate(loc, secs / 4);
+	direct_rate(pk, alg, jwk, secs / 4);
+	for (i = 0; i < rounds; i++)
+		if ((vr[i] = signer_rate(svc, secs)) < 0 || (lr[i] = signer_rate(loc, secs)) < 0 ||
+		    (dr[i] = direct_rate(pk, alg, jwk, secs)) < 0)
+			goto out;
+	report(alg, rounds, secs, vr, lr, dr);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "svc_bench: failed\n");
+	signer_stop(svc);
+	signer_stop(loc);
+	cJSON_Delete(jwk);
+	tok_close(ctx);
+	return rc;
+}
