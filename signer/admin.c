@@ -58,11 +58,10 @@ out:
 
 /* ---- key show ---- */
 
-/* Only CKA_EXTRACTABLE=FALSE stops C_WrapKey, and CKA_SENSITIVE=FALSE lets anyone
- * read the value: both must be right, and an unknown attribute is not a proof. */
+/* The same verdict as tok_load_key's refusal (tok_key_leak_reason). */
 static int cannot_leave(const struct tok_key_info *ki)
 {
-	return ki->extractable == 0 && ki->sensitive == 1;
+	return tok_key_leak_reason(ki) == NULL;
 }
 
 static const char *tri(int v)
@@ -99,12 +98,14 @@ static char *report_text(const char *uri, const char *alg, const char *tp, const
 	return xasprintf("key: %s\nlabel: %s\nid: %s\nalgorithm: %s (%s %d bits)\n"
 			 "thumbprint: %s\nsensitive: %s\nextractable: %s\n"
 			 "always-sensitive: %s\nnever-extractable: %s\n"
-			 "generated on the token: %s\nPIN for every signature: %s\nverdict: %s\n%s",
+			 "generated on the token: %s\nPIN for every signature: %s\nverdict: %s%s%s\n%s",
 			 uri, ki->label, ki->id_hex, alg,
 			 ki->key_type == EVP_PKEY_RSA ? "RSA" : "EC", ki->bits, tp,
 			 tri(ki->sensitive), tri(ki->extractable), tri(ki->always_sensitive),
 			 tri(ki->never_extractable), tri(ki->local), tri(ki->always_authenticate),
-			 cannot_leave(ki) ? "cannot leave the token" : "CAN LEAVE THE TOKEN", pem);
+			 cannot_leave(ki) ? "cannot leave the token" : "CAN LEAVE THE TOKEN",
+			 cannot_leave(ki) ? "" : ": ", cannot_leave(ki) ? "" : tok_key_leak_reason(ki),
+			 pem);
 }
 
 static char *report_json(const char *uri, const char *alg, const char *tp, const char *pem,
@@ -131,7 +132,9 @@ static char *report_json(const char *uri, const char *alg, const char *tp, const
 	    !cJSON_AddItemToObject(a, "always_authenticate", tri_json(ki->always_authenticate)) ||
 	    cJSON_AddBoolToObject(r, "can_leave_token", !cannot_leave(ki)) == NULL ||
 	    cJSON_AddStringToObject(r, "verdict", cannot_leave(ki) ? "cannot leave the token"
-						: "CAN LEAVE THE TOKEN") == NULL)
+						: "CAN LEAVE THE TOKEN") == NULL ||
+	    !cJSON_AddItemToObject(r, "reason", cannot_leave(ki) ? cJSON_CreateNull() :
+				   cJSON_CreateString(tok_key_leak_reason(ki))))
 		goto out;
 	out = cJSON_Print(r);
 out:
@@ -142,7 +145,6 @@ out:
 /* Sends the report and, as a second field, "1" when the key cannot leave the token. */
 static int keyshow_child(int fd, const struct signer_config *cfg, void *arg)
 {
-	struct signer_config c2 = *cfg;
 	struct tok_ctx *ctx = NULL;
 	struct tok_key_info ki;
 	struct tok_opts o;
@@ -153,9 +155,9 @@ static int keyshow_child(int fd, const struct signer_config *cfg, void *arg)
 	char *tp = NULL, *pem = NULL, *report = NULL;
 	int json = *(int *)arg, rc;
 
-	/* Load an extractable key too: reporting that it can leave is the point. */
-	c2.allow_extractable = 1;
-	signer_tok_opts(&c2, &o);
+	/* Load an extractable key too, quietly: reporting that it can leave is the point. */
+	signer_tok_opts(cfg, &o);
+	o.allow_extractable = 2;
 	if ((rc = tok_open(cfg->key_uri, &o, &ctx)) != TOK_OK ||
 	    (rc = tok_load_key(ctx, cfg->key_uri, &pk)) != TOK_OK ||
 	    (rc = tok_key_info(ctx, cfg->key_uri, &ki)) != TOK_OK)

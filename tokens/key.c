@@ -136,31 +136,54 @@ int tok_attr_bool(struct tok_ctx *c, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE typ
 	return v == CK_TRUE;
 }
 
-/* A key that can leave the token defeats the point of p11acme: refuse it unless the
- * administrator said otherwise. An attribute the token will not report counts as bad. */
+const char *tok_key_leak_reason(const struct tok_key_info *ki)
+{
+	if (ki->extractable != 0)
+		return ki->extractable < 0 ? "its CKA_EXTRACTABLE is unknown"
+					   : "it is extractable (CKA_EXTRACTABLE=TRUE)";
+	if (ki->sensitive != 1)
+		return ki->sensitive < 0 ? "its CKA_SENSITIVE is unknown"
+					 : "it is not sensitive (CKA_SENSITIVE=FALSE)";
+	/* Unknown (a module that does not keep them) is not held against the key. */
+	if (ki->never_extractable == 0)
+		return "it was extractable once (CKA_NEVER_EXTRACTABLE=FALSE), so a copy of it "
+		       "may exist outside the token";
+	if (ki->always_sensitive == 0)
+		return "it was not sensitive once (CKA_ALWAYS_SENSITIVE=FALSE), so a copy of it "
+		       "may exist outside the token";
+	return NULL;
+}
+
+static void read_security(struct tok_ctx *c, CK_OBJECT_HANDLE h, struct tok_key_info *info)
+{
+	info->sensitive = tok_attr_bool(c, h, CKA_SENSITIVE);
+	info->extractable = tok_attr_bool(c, h, CKA_EXTRACTABLE);
+	info->always_sensitive = tok_attr_bool(c, h, CKA_ALWAYS_SENSITIVE);
+	info->never_extractable = tok_attr_bool(c, h, CKA_NEVER_EXTRACTABLE);
+}
+
+/* A key that can leave the token, or may have left it, defeats the point of p11acme:
+ * refuse it unless the administrator said otherwise. */
 static int check_extractable(struct tok_ctx *c, CK_OBJECT_HANDLE h, const PKCS11_KEY *k,
 			     const char *uri)
 {
-	int ext = tok_attr_bool(c, h, CKA_EXTRACTABLE);
-	int sens = tok_attr_bool(c, h, CKA_SENSITIVE);
-	const char *why = NULL;
+	struct tok_key_info ki;
+	const char *why;
 
-	if (ext != 0)
-		why = ext < 0 ? "its CKA_EXTRACTABLE is unknown" : "it is extractable (CKA_EXTRACTABLE=TRUE)";
-	else if (sens != 1)
-		why = sens < 0 ? "its CKA_SENSITIVE is unknown" : "it is not sensitive (CKA_SENSITIVE=FALSE)";
-	if (why == NULL)
+	memset(&ki, 0, sizeof(ki));
+	read_security(c, h, &ki);
+	if ((why = tok_key_leak_reason(&ki)) == NULL || c->allow_extractable == 2)
 		return TOK_OK;
 	if (c->allow_extractable) {
-		log_warn("%s: key '%s' on token '%s' can leave the token: %s; using it because "
-			 "--allow-extractable-key was given", uri, k->label ? k->label : "",
-			 c->slot->token->label, why);
+		log_warn("%s: key '%s' on token '%s' can leave the token or may have left it: %s; "
+			 "using it because --allow-extractable-key was given", uri,
+			 k->label ? k->label : "", c->slot->token->label, why);
 		return TOK_OK;
 	}
-	log_error("%s: refusing key '%s' on token '%s': %s, so copies of it may exist; "
-		  "generate a new key with 'p11acme key generate', or pass "
-		  "--allow-extractable-key to accept it", uri, k->label ? k->label : "",
-		  c->slot->token->label, why);
+	log_error("%s: refusing key '%s' on token '%s': %s%s; generate a new key with 'p11acme "
+		  "key generate', or pass --allow-extractable-key to accept it", uri,
+		  k->label ? k->label : "", c->slot->token->label, why,
+		  strstr(why, "copy") != NULL ? "" : ", so copies of it may exist");
 	return TOK_ERR_CONFIG;
 }
 
@@ -294,10 +317,7 @@ int tok_key_info(struct tok_ctx *c, const char *uri, struct tok_key_info *info)
 	snprintf(info->label, sizeof(info->label), "%s", k->label ? k->label : "");
 	hex(k->id, k->id_len, info->id_hex, sizeof(info->id_hex));
 	key_type_bits(c, h, info);
-	info->sensitive = tok_attr_bool(c, h, CKA_SENSITIVE);
-	info->extractable = tok_attr_bool(c, h, CKA_EXTRACTABLE);
-	info->always_sensitive = tok_attr_bool(c, h, CKA_ALWAYS_SENSITIVE);
-	info->never_extractable = tok_attr_bool(c, h, CKA_NEVER_EXTRACTABLE);
+	read_security(c, h, info);
 	info->local = tok_attr_bool(c, h, CKA_LOCAL);
 	info->always_authenticate = tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE);
 out:

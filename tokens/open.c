@@ -311,7 +311,7 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 	if (c == NULL)
 		goto out;
 	c->lock_fd = -1;
-	c->allow_extractable = o != NULL && o->allow_extractable;
+	c->allow_extractable = o != NULL ? o->allow_extractable : 0;
 	c->mark_dir = o != NULL ? o->pin_marker_dir : NULL;
 	c->uri = uri_redact_pin(uri, "(hidden)");
 	c->module = module_resolve(o, &u, uri);

@@ -68,7 +68,9 @@ void tok_pin_forget(const char *source);
 struct tok_opts {
 	const char *module;     /* --module; overrides the URI's module-path/module-name */
 	const char *pin_source; /* --pin-source; overrides the URI's pin-source */
-	int allow_extractable;  /* accept CKA_EXTRACTABLE=TRUE / CKA_SENSITIVE=FALSE (warns) */
+	int allow_extractable;  /* 1: accept a key that can leave the token or may have left it
+	                         * (tok_key_leak_reason), with a warning; 2: the same without
+	                         * one (key show reports it itself) */
 	const char *pin_marker_dir; /* PIN failure markers go to DIR/pin-failed/ (the client's
 	                             * config dir); NULL: the lock directory */
 	const char *pin;        /* a PIN read before (tok_pin_copy): used instead of reading
@@ -103,6 +105,12 @@ struct tok_key_info {
 	int always_authenticate; /* the PIN is needed for every signature; -1 unknown */
 };
 int tok_key_info(struct tok_ctx *ctx, const char *uri, struct tok_key_info *info);
+
+/* NULL when the key cannot leave the token and never could: CKA_EXTRACTABLE=FALSE,
+ * CKA_SENSITIVE=TRUE, and CKA_NEVER_EXTRACTABLE and CKA_ALWAYS_SENSITIVE not FALSE
+ * (unknown is accepted: not every module keeps them). Else why not (static text).
+ * tok_load_key refuses such a key unless allow_extractable; key show's verdict is this. */
+const char *tok_key_leak_reason(const struct tok_key_info *ki);
 
 /* Generate a key pair on the open token with an explicit template (sensitive, not
  * extractable, sign only) through C_GenerateKeyPair. type: "ec256", "ec384",

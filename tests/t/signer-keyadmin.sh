@@ -53,6 +53,7 @@ $TOOL "$tok;object=leaky" keyshow >"$T/leaky" 2>"$T/leaky.err"
 rc=$?
 set -e
 [ "$rc" = 2 ] || th_fail "key show of an extractable key gave $rc, want 2"
-grep -q "^verdict: CAN LEAVE THE TOKEN$" "$T/leaky" || th_fail "extractable key verdict"
+grep -q "^verdict: CAN LEAVE THE TOKEN: it is extractable (CKA_EXTRACTABLE=TRUE)$" "$T/leaky" || th_fail "extractable key verdict: $(cat "$T/leaky")"
+grep -q "using it because" "$T/leaky.err" && th_fail "key show claims --allow-extractable-key was given: $(cat "$T/leaky.err")"
 $TOOL -x "$tok;object=leaky" keyshow >/dev/null 2>&1 || th_fail "--allow-extractable-key"
 echo ok

@@ -12,6 +12,9 @@
  *                from C_WrapKey; print both names, exit 0 only when both are as expected
  *   loop N       open, load, sign, close N times; print "failures: K"
  *   keygen TYPE  tok_generate_key (URI names label/id)
+ *   leak         wrap an extractable key out of the token (print "wrapped out N bytes"),
+ *                then make it sensitive and non-extractable (C_SetAttributeValue): a key
+ *                of which a copy exists, although it now says it cannot leave
  * --environ FILE: after opening, write /proc/self/environ to FILE, and print
  * "pin-env: gone" or "pin-env: present" for an env: PIN source.
  * --marker-dir DIR: refused-PIN markers in DIR/pin-failed (tok_opts.pin_marker_dir).
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -34,7 +38,7 @@ struct args {
 static int usage(void)
 {
 	fprintf(stderr, "usage: tok_tool [--module M] [--pin-source S] [--allow-extractable] "
-		"[--environ FILE] [--marker-dir DIR] open|sign|info|export-check|loop N|keygen TYPE URI\n");
+		"[--environ FILE] [--marker-dir DIR] open|sign|info|export-check|leak|loop N|keygen TYPE URI\n");
 	return 2;
 }
 
@@ -184,6 +188,47 @@ static int loop(const struct args *a, int n)
 	return fail == 0 ? 0 : 1;
 }
 
+/* Wrap the key out with a session AES key (what C_WrapKey allows for any extractable
+ * key, sensitive or not): the bytes leave the token. */
+static CK_RV wrap_out(struct tok_ctx *c, CK_OBJECT_HANDLE h, unsigned char *buf, CK_ULONG *len)
+{
+	CK_MECHANISM wrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_OBJECT_HANDLE wk = 0;
+	CK_RV rv = make_wrap_key(c, &wk);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = c->fl->C_WrapKey(c->sess, &wrap, wk, h, buf, len);
+	c->fl->C_DestroyObject(c->sess, wk);
+	return rv;
+}
+
+static int leak(struct tok_ctx *c, const char *uri)
+{
+	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE set[2] = { { CKA_SENSITIVE, &yes, sizeof(yes) },
+				{ CKA_EXTRACTABLE, &no, sizeof(no) } };
+	unsigned char buf[8192];
+	CK_ULONG len = sizeof(buf);
+	CK_OBJECT_HANDLE h = 0;
+	CK_RV rv;
+
+	if (tok_session(c, 1) != TOK_OK || tok_key_handle(c, uri, &h) != TOK_OK)
+		return 1;
+	if ((rv = wrap_out(c, h, buf, &len)) != CKR_OK) {
+		printf("wrap: %s\n", tok_ckr_name(rv));
+		return 1;
+	}
+	printf("wrapped out %lu bytes\n", (unsigned long)len);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	/* SoftHSM refuses to set CKA_SENSITIVE when it is already TRUE; one at a time */
+	rv = c->fl->C_SetAttributeValue(c->sess, h, &set[1], 1);
+	if (rv == CKR_OK && tok_attr_bool(c, h, CKA_SENSITIVE) != 1)
+		rv = c->fl->C_SetAttributeValue(c->sess, h, &set[0], 1);
+	printf("made sensitive and non-extractable: %s\n", tok_ckr_name(rv));
+	return rv == CKR_OK ? 0 : 1;
+}
+
 static int run(const struct args *a, struct tok_ctx *c)
 {
 	struct tok_key_info info;
@@ -194,6 +239,8 @@ static int run(const struct args *a, struct tok_ctx *c)
 		return tok_generate_key(c, a->uri, a->arg) == TOK_OK ? 0 : 1;
 	if (strcmp(a->cmd, "export-check") == 0)
 		return export_check(c, a->uri);
+	if (strcmp(a->cmd, "leak") == 0)
+		return leak(c, a->uri);
 	if (strcmp(a->cmd, "info") == 0) {
 		if (tok_key_info(c, a->uri, &info) != TOK_OK)
 			return 1;
