@@ -3,6 +3,13 @@
  * generate EC keys, and pkcs11-tool sends no CKA_EXTRACTABLE at all (the token's
  * default applies), so the template here spells out every attribute that decides
  * whether the key can ever leave the token.
+ *
+ * The public template carries no usage flags (CKA_VERIFY, CKA_ENCRYPT, CKA_WRAP):
+ * verification happens on the host, and tpm2-pkcs11 maps them onto TPM object
+ * attributes (CKA_VERIFY onto "decrypt", CKA_ENCRYPT onto "sign") that then contradict
+ * the private template ("User specified and TPM specified attr mismatch",
+ * CKR_GENERAL_ERROR). tpm2-pkcs11 also signs RSA as a TPM decryption, so an RSA key
+ * there needs CKA_DECRYPT=TRUE on the private half; every other module gets FALSE.
  */
 #include "tokens/tok_int.h"
 #include "common/common.h"
@@ -122,7 +129,7 @@ static int keygen_refuse_existing(struct tok_ctx *c, const struct tok_uri *u, co
 /* Fill the private and public templates; n[0], n[1] get their lengths. The values
  * point into t, u and static data, so they live as long as the call does. */
 static void keygen_templates(const struct keygen_type *t, const struct tok_uri *u,
-			     CK_ATTRIBUTE *priv, CK_ATTRIBUTE *pub, CK_ULONG *n)
+			     int rsa_decrypt, CK_ATTRIBUTE *priv, CK_ATTRIBUTE *pub, CK_ULONG *n)
 {
 	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG np = 0, nq = 0;
@@ -132,13 +139,11 @@ static void keygen_templates(const struct keygen_type *t, const struct tok_uri *
 	priv[np++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &yes, sizeof(yes) };
 	priv[np++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &no, sizeof(no) };
 	priv[np++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-	priv[np++] = (CK_ATTRIBUTE){ CKA_DECRYPT, &no, sizeof(no) };
+	priv[np++] = (CK_ATTRIBUTE){ CKA_DECRYPT, rsa_decrypt && t->ec_params == NULL ? &yes : &no,
+				     sizeof(no) };
 	priv[np++] = (CK_ATTRIBUTE){ CKA_UNWRAP, &no, sizeof(no) };
 	priv[np++] = (CK_ATTRIBUTE){ CKA_DERIVE, &no, sizeof(no) };
 	pub[nq++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	pub[nq++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
-	pub[nq++] = (CK_ATTRIBUTE){ CKA_ENCRYPT, &no, sizeof(no) };
-	pub[nq++] = (CK_ATTRIBUTE){ CKA_WRAP, &no, sizeof(no) };
 	if (t->ec_params != NULL) {
 		pub[nq++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)t->ec_params, t->ec_len };
 	} else {
@@ -167,6 +172,41 @@ static const char *id_hex(const unsigned char *id, size_t len, char *buf, size_t
 	return buf;
 }
 
+/* 1 for a module that signs RSA as a decryption and so needs CKA_DECRYPT=TRUE on an
+ * RSA private key: tpm2-pkcs11 (its C_GetInfo manufacturer is tpm2-software.github.io). */
+static int rsa_sign_needs_decrypt(const struct tok_ctx *c)
+{
+	CK_INFO info;
+
+	if (c->fl->C_GetInfo == NULL || c->fl->C_GetInfo(&info) != CKR_OK)
+		return 0;
+	return memcmp(info.manufacturerID, "tpm2-software", 13) == 0;
+}
+
+/* What a failed C_GenerateKeyPair most likely means, for the message. */
+static const char *keygen_hint(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_GENERAL_ERROR:
+	case CKR_FUNCTION_FAILED:
+		return " (modules answer this when they cannot honour an attribute of the "
+		       "template, e.g. tpm2-pkcs11 logs \"attr mismatch\"; run with the module's "
+		       "own logging on, and check that the token supports this key type)";
+	case CKR_TEMPLATE_INCONSISTENT:
+	case CKR_ATTRIBUTE_VALUE_INVALID:
+	case CKR_ATTRIBUTE_TYPE_INVALID:
+		return " (the token rejects an attribute of the sign-only, non-extractable "
+		       "template: it may not allow CKA_EXTRACTABLE=FALSE, CKA_SENSITIVE=TRUE or "
+		       "CKA_DECRYPT/CKA_DERIVE=FALSE for this key type)";
+	case CKR_MECHANISM_INVALID:
+	case CKR_KEY_SIZE_RANGE:
+	case CKR_DOMAIN_PARAMS_INVALID:
+		return " (the token does not support this key type or size; try another --type)";
+	default:
+		return "";
+	}
+}
+
 /* Checks and generation, on an open read-write session, under the token lock. */
 static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 			 const struct tok_uri *u, const char *uri)
@@ -185,16 +225,13 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 		rc = keygen_refuse_existing(c, u, uri);
 	if (rc != TOK_OK)
 		return rc;
-	keygen_templates(t, u, priv, pub, n);
+	keygen_templates(t, u, rsa_sign_needs_decrypt(c), priv, pub, n);
 	tok_hold_signals(&held);
 	rv = c->fl->C_GenerateKeyPair(c->sess, &mech, pub, n[1], priv, n[0], &hpub, &hpriv);
 	tok_release_signals(&held);
 	if (rv != CKR_OK) {
 		log_error("%s: generating a %s key on token '%s' failed: %s%s", uri, t->name,
-			  c->slot->token->label, tok_ckr_name(rv),
-			  rv == CKR_MECHANISM_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
-			  rv == CKR_ATTRIBUTE_VALUE_INVALID ? " (the token may not support this "
-			  "key type with a sign-only, non-extractable template)" : "");
+			  c->slot->token->label, tok_ckr_name(rv), keygen_hint(rv));
 		return TOK_ERR;
 	}
 	log_info("%s: generated a %s key on token '%s' with id %s", uri, t->name,

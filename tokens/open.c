@@ -46,9 +46,21 @@ void tok_describe(const PKCS11_TOKEN *t, char *buf, size_t len)
 		 t->manufacturer ? t->manufacturer : "", t->model ? t->model : "");
 }
 
+/* Token fields are blank-padded to a fixed width; compare without trailing blanks
+ * (the URI side has lost its padding, NULs too, in tok_uri_parse). */
 static int attr_eq(const char *want, const char *have)
 {
-	return want == NULL || (have != NULL && strcmp(want, have) == 0);
+	size_t nw, nh;
+
+	if (want == NULL)
+		return 1;
+	if (have == NULL)
+		return 0;
+	for (nw = strlen(want); nw > 0 && want[nw - 1] == ' '; nw--)
+		;
+	for (nh = strlen(have); nh > 0 && have[nh - 1] == ' '; nh--)
+		;
+	return nw == nh && memcmp(want, have, nw) == 0;
 }
 
 int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t)

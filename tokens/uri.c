@@ -121,6 +121,13 @@ static int uri_type_valid(const char *t)
 	return 0;
 }
 
+static int uri_is_token_attr(const struct uri_attr *a)
+{
+	return a->off == offsetof(struct tok_uri, token) ||
+	       a->off == offsetof(struct tok_uri, manufacturer) ||
+	       a->off == offsetof(struct tok_uri, model) || a->off == offsetof(struct tok_uri, serial);
+}
+
 /* Store one decoded value; the checks here are what a name alone cannot tell. */
 static int uri_store(struct tok_uri *u, const struct uri_attr *a, unsigned char *val,
 		     size_t vlen, char *err, size_t errlen)
@@ -137,6 +144,11 @@ static int uri_store(struct tok_uri *u, const struct uri_attr *a, unsigned char 
 	slot = (char **)((char *)u + a->off);
 	if (*slot != NULL)
 		goto dup;
+	/* Token fields are fixed-width and padded; some modules pad with NULs, which
+	 * p11tool then prints as %00 (tpm2-pkcs11's model). Compare without the padding. */
+	if (uri_is_token_attr(a))
+		while (vlen > 0 && (val[vlen - 1] == '\0' || val[vlen - 1] == ' '))
+			val[--vlen] = '\0';
 	if (memchr(val, '\0', vlen) != NULL) {
 		snprintf(err, errlen, "attribute '%s' contains %%00", a->name);
 		goto bad;

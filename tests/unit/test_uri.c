@@ -53,6 +53,17 @@ static void test_valid_small(void)
 	CHECK(tok_uri_parse("pkcs11:id=%00%01", &u, err, sizeof(err)) == TOK_OK, "id with %%00: %s", err);
 	CHECK(u.id_len == 2 && u.id[0] == 0 && u.id[1] == 1, "id may hold NUL bytes");
 	tok_uri_free(&u);
+	/* p11tool's URI for tpm2-pkcs11: the model is padded with NULs */
+	CHECK(tok_uri_parse("pkcs11:model=SW%20%20%20TPM%00%00%00%00;manufacturer=IBM%20%20;"
+			    "serial=0000000000000000;token=tpm%20", &u, err, sizeof(err)) == TOK_OK,
+	      "NUL-padded model: %s", err);
+	CHECK(streq(u.model, "SW   TPM") && streq(u.manufacturer, "IBM") && streq(u.token, "tpm"),
+	      "token fields lose trailing NUL and blank padding: '%s' '%s' '%s'", u.model,
+	      u.manufacturer, u.token);
+	tok_uri_free(&u);
+	CHECK(tok_uri_parse("pkcs11:object=k%20", &u, err, sizeof(err)) == TOK_OK, "object: %s", err);
+	CHECK(streq(u.object, "k "), "an object label keeps its blanks");
+	tok_uri_free(&u);
 	CHECK(tok_uri_parse("pkcs11:object=a%3bb%3Dc?module-name=softhsm2&pin-value=12%2634", &u,
 			    err, sizeof(err)) == TOK_OK, "escaped separators: %s", err);
 	CHECK(streq(u.object, "a;b=c"), "object %%3b %%3D decoded: %s", u.object);
@@ -94,6 +105,8 @@ static void test_invalid(void)
 	expect_bad("pkcs11:id=%g1", "'id' has a malformed value");
 	expect_bad("pkcs11:object=a b", "'object' has a malformed value");
 	expect_bad("pkcs11:object=%00x", "'object' contains %00");
+	expect_bad("pkcs11:model=SW%00TPM%00", "'model' contains %00");
+	expect_bad("pkcs11:object=k%00", "'object' contains %00");
 	expect_bad("pkcs11:object", "malformed attribute 'object'");
 	expect_bad("pkcs11:=x", "malformed attribute '=x'");
 	expect_bad("pkcs11:object=", "'object' has an empty value");
