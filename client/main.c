@@ -45,7 +45,7 @@ static void usage(FILE *f)
 "  --version, --help\n"
 "\n"
 "Commands:\n"
-"  account register|show|thumbprint|rollover|deactivate\n"
+"  account register|show|thumbprint|rollover|deactivate|migrate\n"
 "  issue -d NAME [-d NAME...] (--webroot DIR | --standalone | --stateless |\n"
 "        --dns-hook CMD | --reuse-only) [options]\n"
 "  renew [--cert-name NAME | --all] [options]\n"

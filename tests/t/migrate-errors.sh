@@ -3,8 +3,9 @@
 # stays where it was. Usage errors; a missing or unreadable directory; a corrupt key file;
 # a key file readable by others (a warning only); no account for --server; several
 # accounts without --account (listed); an account the CA does not know, or deactivated;
-# a token key already bound to another account; key types that cannot sign ACME
-# requests; an interruption before and after the keyChange (a rerun finishes).
+# a token key already bound to another account, or one that can leave the token; key
+# types that cannot sign ACME requests; a CA that refuses the token key's type or
+# answers 409; an interruption before and after the keyChange (a rerun finishes).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/migrate-common.inc"
 
@@ -114,6 +115,11 @@ MIG_KEY="$tok;object=acct" expect 1 '409 Conflict' --from "key:$T/ec1.pem"
 unchanged ec1
 MIG_KEY="$tok;object=acct" expect 1 '409 Conflict' --from "key:$T/ec1.pem" --dry-run
 ls "$T/etc/accounts/$host/" | grep -q '^migrated-' && th_fail "a refused move left a journal"
+# an existing token key that can leave the token is refused like any account key
+th_pkcs11_tool --token-label "$TH_TOKEN_LABEL" --login --pin 1234 --keypairgen --key-type EC:prime256v1 \
+	--label leaky --id 09 --extractable >/dev/null 2>&1 || th_fail "cannot make an extractable key"
+MIG_KEY="$tok;object=leaky" expect 2 'refusing key' --from "key:$T/ec1.pem"
+unchanged ec1
 
 # ---- the CA refuses the token key's type (badPublicKey), or answers the keyChange with
 # 409 Conflict: Pebble accepts every key type p11acme makes and the check above stops a
