@@ -36,7 +36,7 @@ DEB_TEST  = softhsm2 opensc pebble p11-kit p11-kit-modules python3 python3-crypt
             openssh-server openssh-client strace \
             swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools \
             tpm2-tools libtss2-tcti-swtpm0 tpm2-abrmd libtss2-tcti-tabrmd0 dbus libnss3-tools \
-            gnutls-bin
+            gnutls-bin lacme-accountd
 DEB_BENCH = gnuplot-nox hyperfine
 
 .PHONY: all install deps deps-bench check check-asan check-valgrind unit demo bench fuzz clean

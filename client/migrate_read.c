@@ -11,7 +11,8 @@
  *   uacme       CONFDIR/private/key.pem; no URL (uacme looks the account up each run)
  *   dehydrated  BASEDIR/accounts/<base64url of the CA URL and a newline>/account_key.pem
  *               beside account_id.json {"url": URL} (once dehydrated has stored it)
- *   lacme       the key file lacme-accountd's "privkey = file:PATH" names
+ *   lacme       the key file, or lacme-accountd.conf (a name ending in .conf), whose
+ *               "privkey = file:PATH" names it
  *   key         any PEM or JWK private key file
  */
 #include "client/migrate.h"
@@ -294,6 +295,42 @@ out:
 	return rc;
 }
 
+/* lacme-accountd.conf (INI): the file of "privkey = file:FILE". Only a file whose name
+ * ends in .conf is read as a config, so that the key file itself is never opened here. */
+static int read_lacme(const char *path, struct migrate_src *src)
+{
+	size_t len = strlen(path), n = 0;
+	char *text = NULL, *line, *save = NULL, *v;
+	int rc = EXIT_USAGE;
+
+	if (len < 5 || strcmp(path + len - 5, ".conf") != 0) {
+		src->key_path = strdup(path);
+		return src->key_path != NULL ? EXIT_OK : EXIT_FAIL;
+	}
+	if ((text = file_read(path, META_MAX, &n, 0)) == NULL) {
+		log_error("lacme: %s: %s", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (strncmp(line, "privkey", 7) != 0 || (v = strchr(line, '=')) == NULL)
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		v[strcspn(v, " \t\r")] = '\0';
+		if (strncmp(v, "file:", 5) == 0 && v[5] != '\0' && strchr(v, '%') == NULL) {
+			src->key_path = strdup(v + 5);
+			rc = src->key_path != NULL ? EXIT_OK : EXIT_FAIL;
+		} else
+			log_error("lacme: %s: privkey = %s: give the key file itself (lacme:FILE; "
+				  "decrypt a gpg: key to a 0600 file first)", path, v);
+		goto out;
+	}
+	log_error("lacme: %s names no privkey (a \"privkey = file:FILE\" line)", path);
+out:
+	free(text);
+	return rc;
+}
+
 int migrate_find(const char *from, const char *server, const char *account_id,
 		 struct migrate_src *src)
 {
@@ -325,6 +362,7 @@ int migrate_find(const char *from, const char *server, const char *account_id,
 	case 1: return read_lego(path, server, account_id, src);
 	case 2: return read_uacme(path, src);
 	case 3: return read_dehydrated(path, server, src);
+	case 4: return read_lacme(path, src);
 	default:
 		src->key_path = strdup(path);
 		return src->key_path != NULL ? EXIT_OK : EXIT_FAIL;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # valgrind: yes
-# account migrate with key: (an RSA PEM key and an EC JWK key) and lacme: (a PEM file, as
-# lacme-accountd keeps it): --dry-run changes nothing; the move (to a generated key and to
+# account migrate with key: (an RSA PEM key and an EC JWK key) and lacme: (lacme-accountd's
+# config naming its PEM key file): --dry-run changes nothing; the move (to a generated key and to
 # an existing one); account show; the old key finds no account and cannot order; a rerun
 # says "already moved".
 . "$(dirname "$0")/../lib/harness.sh"
@@ -64,9 +64,13 @@ grep -q 'generated' "$T/mig2.err" && th_fail "an existing key was generated agai
 mig "$tok;object=acct384" account show | grep -qx "url: $rsa_url" || th_fail "show after the RSA move"
 [ "$(ak "$T/rsa.pem" lookup)" = none ] || th_fail "the old RSA key still finds an account"
 
-# ---- lacme: lacme-accountd's key file (PEM; it uses RSA by default)
+# ---- lacme: lacme-accountd's config (Debian's own, with privkey set as its man page
+# says) and the RSA key file it names
+[ -f /etc/lacme/lacme-accountd.conf ] || th_fail "lacme-accountd is not installed (make deps)"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/lacme.key" 2>/dev/null
 chmod 0600 "$T/lacme.key"
+sed "s|^#privkey = file:.*|privkey = file:$T/lacme.key|" /etc/lacme/lacme-accountd.conf >"$T/lacme-accountd.conf"
+grep -q "^privkey = file:$T/lacme.key" "$T/lacme-accountd.conf" || th_fail "lacme-accountd.conf has no privkey line to set"
 lacme_url=$(ak "$T/lacme.key" register) || th_fail "cannot register the lacme account"
 # (under strace: only the signer child opens the old key; the process that talks to the
 # network never does; the binary itself, as valgrind would hide the processes)
@@ -74,7 +78,7 @@ mkdir "$T/st"
 strace -ff -o "$T/st/p" -e trace=open,openat -- "$TH_BUILD/p11acme" --server "$TH_SERVER" \
 	--ca-bundle "$TH_CA_BUNDLE" --key "$tok;object=mig-lacme;id=a2" --module "$TH_MODULE" \
 	--pin-source "file:$TH_PIN_FILE" --config-dir "$T/etc" \
-	--json account migrate --from "lacme:$T/lacme.key" >"$T/mig3" 2>"$T/mig3.err" ||
+	--json account migrate --from "lacme:$T/lacme-accountd.conf" >"$T/mig3" 2>"$T/mig3.err" ||
 	{ cat "$T/mig3.err" >&2; th_fail "migrate (lacme) failed"; }
 main=$(grep -l 'execve\|openat(AT_FDCWD, "/etc/ld.so.cache"' "$T"/st/p.* | head -n 1)
 readers=$(grep -l "\"$T/lacme.key\"" "$T"/st/p.* || true)
