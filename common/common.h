@@ -33,6 +33,26 @@ const char *log_sd_prefix(int level);
 /* Drain the OpenSSL error queue into one debug line per error (and discard it). */
 void log_openssl_errors(const char *context);
 
+/* ---- Sanitising text from outside (common/sanitize.c) ----
+ * Every string a CA (or a file it influenced) sent is shown through these before
+ * it is printed or logged: printable ASCII and valid UTF-8 stay as they are;
+ * control characters (also C1 and DEL) and invalid UTF-8 become "\xNN" ("\n",
+ * "\r", "\t" for those); at most `max` input bytes are kept, and the rest is
+ * replaced by "...(N bytes cut)". logmsg() applies the same to its whole line. */
+#define SANITIZE_FIELD_MAX 1024   /* one field of a message: a detail, a URL */
+#define SANITIZE_NOTE_MAX 40      /* room for "...(N bytes cut)" */
+
+/* Into out (outlen bytes, NUL-terminated); returns strlen(out). s NULL: "(none)". */
+size_t sanitize_into(char *out, size_t outlen, const char *s, size_t len, size_t max);
+/* The same, malloc'd; NULL on allocation failure. */
+char *sanitize_dup(const char *s, size_t len, size_t max);
+/* s (NUL-terminated, may be NULL) sanitised and bounded to SANITIZE_FIELD_MAX, in
+ * one of 8 per-thread buffers: for a log argument, valid until 8 more calls. */
+const char *safe_str(const char *s);
+/* 1 when s holds only newlines, printable ASCII and valid UTF-8 without C1
+ * controls: what may reach a terminal (tests and fuzz targets assert it). */
+int text_is_safe(const char *s, size_t len);
+
 /* ---- base64url (RFC 4648 §5), no padding. ---- */
 
 /* Returns a malloc'd NUL-terminated string, or NULL on allocation failure. */
@@ -41,6 +61,10 @@ char *b64url_encode(const unsigned char *data, size_t len);
 /* Decodes unpadded (or padded) base64url. Returns a malloc'd buffer (NUL-terminated
  * for convenience, *outlen excludes it), or NULL on invalid input. */
 unsigned char *b64url_decode(const char *s, size_t *outlen);
+
+/* Standard base64 (RFC 4648 §4, "+/") or base64url, padded or not, as
+ * b64url_decode. For keys a person copied from a CA's page. */
+unsigned char *b64any_decode(const char *s, size_t *outlen);
 
 /* 1 when s is non-empty, at most maxlen chars, and only [A-Za-z0-9_-]. */
 int b64url_valid(const char *s, size_t maxlen);

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <openssl/err.h>
 
+#define LOG_LINE_MAX 16384   /* one message, after its fields were bounded */
+
 int log_verbosity = LOG_INFO;
 
 static int sd_prefixes;
@@ -47,9 +49,19 @@ const char *log_sd_prefix(int level)
 void logmsg(int level, const char *fmt, ...)
 {
 	va_list ap;
+	char *raw = NULL, *line = NULL;
+	int n;
 
 	if (level > log_verbosity)
 		return;
+	va_start(ap, fmt);
+	n = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* Whatever a caller passed, no control character or invalid UTF-8 reaches
+	 * the terminal or the journal, and one message stays one bounded line. */
+	line = sanitize_dup(raw, (size_t)n, LOG_LINE_MAX);
 	/* one whole line even when the http-01 server's threads log at once */
 	flockfile(stderr);
 	fputs(log_sd_prefix(level), stderr);
@@ -58,11 +70,11 @@ void logmsg(int level, const char *fmt, ...)
 		fputs("error: ", stderr);
 	else if (level == LOG_WARN)
 		fputs("warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
+	fputs(line != NULL ? line : "(out of memory)", stderr);
 	fputc('\n', stderr);
 	funlockfile(stderr);
+	free(line);
+	free(raw);
 }
 
 void log_openssl_errors(const char *context)

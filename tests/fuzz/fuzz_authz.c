@@ -3,12 +3,24 @@
  * (the solver checks it with b64url_valid before use, client/solve.c), so the
  * invariants here are only about memory and counts. */
 #include "fuzz_parse_common.h"
+#include "client/validate.h"
 
 static void authz_check_chall(const struct acme_challenge *c)
 {
 	FUZZ_CHECK(fuzz_str_ok(c->type));
 	if (c->token != NULL)
 		FUZZ_CHECK(fuzz_str_ok(c->token));
+}
+
+/* An authorization that passes the identifier check names an ordered name. */
+static void authz_names_check(const struct acme_authz *a)
+{
+	char *names[] = { "a.example", "*.b.example" };
+	size_t idx = 9;
+
+	if (authz_ident_check(a, names, 2, "u", &idx) == 0)
+		FUZZ_CHECK(idx < 2 && strcmp(a->ident.type, "dns") == 0 &&
+			   strchr(a->ident.value, '\n') == NULL && a->ident.value[0] != '-');
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(a.n_challs <= ACME_MAX_LIST);
 			for (size_t i = 0; i < a.n_challs; i++)
 				authz_check_chall(&a.challs[i]);
+			authz_names_check(&a);
 		}
 		acme_authz_free(&a);
 		acme_authz_free(&a);

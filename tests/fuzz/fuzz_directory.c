@@ -10,6 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(fuzz_str_ok(d.new_nonce) && fuzz_str_ok(d.new_account) &&
 			   fuzz_str_ok(d.new_order));
 		FUZZ_CHECK(d.n_profiles <= ACME_MAX_LIST);
+		FUZZ_CHECK(d.terms_of_service == NULL || fuzz_str_ok(d.terms_of_service));
 		for (size_t i = 0; i < d.n_profiles; i++)
 			FUZZ_CHECK(fuzz_str_ok(d.profiles[i]));
 	}

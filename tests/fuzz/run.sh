@@ -20,7 +20,7 @@ CC=${FUZZ_CC:-clang}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -I. -fno-omit-frame-pointer \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-COMMON="common/b64.c common/file.c common/log.c common/util.c"
+COMMON="common/b64.c common/file.c common/log.c common/sanitize.c common/util.c"
 PKGS="libp11 libcrypto libcjson p11-kit-1"
 CFLAGS="$CFLAGS $(pkg-config --cflags $PKGS 2>/dev/null)"
 LIBS="$(pkg-config --libs libcrypto libcjson 2>/dev/null || echo -lcrypto -lcjson)"
@@ -31,7 +31,8 @@ sources_for() {
 	fuzz_uri) echo "tokens/uri.c $COMMON" ;;
 	fuzz_wire) echo "signer/wire.c $COMMON" ;;
 	fuzz_service) echo "signer/wire.c signer/policy.c signer/enforce.c $COMMON" ;;
-	*) echo "client/parse.c $COMMON" ;;
+	fuzz_sanitize) echo "$COMMON" ;;
+	*) echo "client/parse.c client/validate.c $COMMON" ;;
 	esac
 }
 
@@ -39,7 +40,7 @@ sources_for() {
 dict_for() {
 	case "$1" in
 	fuzz_uri) echo tests/fuzz/dict/uri.dict ;;
-	fuzz_wire) ;;
+	fuzz_wire | fuzz_sanitize) ;;
 	fuzz_service) echo tests/fuzz/dict/service.dict ;;
 	fuzz_link | fuzz_retry_after) echo tests/fuzz/dict/http.dict ;;
 	fuzz_pem_chain) echo tests/fuzz/dict/pem.dict ;;

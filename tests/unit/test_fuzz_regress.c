@@ -56,6 +56,9 @@
 #define LLVMFuzzerTestOneInput fuzz_service_one
 #include "tests/fuzz/fuzz_service.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_sanitize_one
+#include "tests/fuzz/fuzz_sanitize.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -74,6 +77,7 @@ static const struct {
 	{ "fuzz_link", fuzz_link_one },
 	{ "fuzz_retry_after", fuzz_retry_after_one },
 	{ "fuzz_service", fuzz_service_one },
+	{ "fuzz_sanitize", fuzz_sanitize_one },
 };
 
 static fuzz_fn target_for(const char *file)
