@@ -47,10 +47,10 @@ static int account_print(const struct globals *g, const struct acme *a,
 	int rc = EXIT_FAIL;
 
 	if (!g->json) {
-		printf("url: %s\n", a->kid);
-		printf("status: %s\n", acct->status);
+		printf("url: %s\n", safe_str(a->kid));
+		printf("status: %s\n", safe_str(acct->status));
 		for (size_t i = 0; i < acct->n_contacts; i++)
-			printf("contact: %s\n", acct->contacts[i]);
+			printf("contact: %s\n", safe_str(acct->contacts[i]));
 		printf("thumbprint: %s\n", a->thumbprint);
 		printf("server: %s\n", g->server);
 		return EXIT_OK;
@@ -83,7 +83,8 @@ static int email_valid(const char *e)
 	       strpbrk(e, " \t\r\n,;<>\"?") == NULL && strlen(e) < 256;
 }
 
-/* The EAB HMAC key file holds base64url text (as CAs hand it out). */
+/* The EAB HMAC key file holds base64url text, or standard base64 ("+/", "="
+ * padding), as some CAs hand it out: the two alphabets differ only there. */
 static unsigned char *eab_key_read(const char *path, size_t *len)
 {
 	char *text = NULL;
@@ -96,8 +97,8 @@ static unsigned char *eab_key_read(const char *path, size_t *len)
 	}
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
 		text[--n] = '\0';
-	if ((key = b64url_decode(text, len)) == NULL || *len == 0) {
-		log_error("%s: not a base64url HMAC key", path);
+	if ((key = b64any_decode(text, len)) == NULL || *len == 0) {
+		log_error("%s: not a base64 or base64url HMAC key", path);
 		free(key);
 		key = NULL;
 	}
@@ -208,7 +209,7 @@ static int account_register(const struct globals *g, int argc, char **argv)
 		goto out;
 	}
 	if (a.dir.terms_of_service != NULL)
-		log_info("agreeing to the terms of service at %s", a.dir.terms_of_service);
+		log_info("agreeing to the terms of service at %s", safe_str(a.dir.terms_of_service));
 	rc = EXIT_FAIL;
 	if (acme_account_new(&a, r.contacts, r.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
 		goto out;

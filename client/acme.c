@@ -30,16 +30,33 @@
 #define POLL_MAX_MS 1600
 #define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
+#define RETRY_DATE_MAX (100L * 366 * 86400) /* beyond: no date is printed */
+
+/* 1 when waiting secs (any size, from a CA) from now would reach the deadline.
+ * Compared with the time left, so that no sum can overflow. */
+static int past_deadline(time_t deadline, long secs)
+{
+	time_t now = time(NULL);
+
+	return deadline <= now || secs >= (long)(deadline - now);
+}
+
 static void log_retry_at(const char *what, long secs)
 {
-	time_t t = time(NULL) + secs;
+	time_t t;
 	char buf[64];
 	struct tm tm;
 
+	if (secs > RETRY_DATE_MAX) {
+		log_error("%s: the CA asks to wait %ld s (more than a century), past the deadline "
+			  "(--timeout); giving up", safe_str(what), secs);
+		return;
+	}
+	t = time(NULL) + secs;
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	log_error("%s: the CA asks to wait %ld s, past the deadline (--timeout); "
-		  "try again after %s", what, secs, buf);
+		  "try again after %s", safe_str(what), secs, buf);
 }
 
 /* Signed requests go only where the directory is: a CA document that names another
@@ -177,13 +194,14 @@ void acme_close(struct acme *a)
 
 void acme_report_problem(const char *what, const struct acme_problem *p)
 {
-	log_error("%s: %s (%s)", what, p->detail ? p->detail : "no detail",
-		  p->type ? p->type : "no type");
+	/* Everything here is the CA's text: each field escaped and bounded. */
+	log_error("%s: %s (%s)", safe_str(what), p->detail ? safe_str(p->detail) : "no detail",
+		  p->type ? safe_str(p->type) : "no type");
 	for (size_t i = 0; i < p->n_sub; i++) {
 		const struct acme_problem *s = &p->sub[i];
-		log_error("  %s %s: %s (%s)", s->ident.type ? s->ident.type : "identifier",
-			  s->ident.value ? s->ident.value : "?", s->detail ? s->detail : "",
-			  s->type ? s->type : "no type");
+		log_error("  %s %s: %s (%s)", s->ident.type ? safe_str(s->ident.type) : "identifier",
+			  s->ident.value ? safe_str(s->ident.value) : "?",
+			  s->detail ? safe_str(s->detail) : "", s->type ? safe_str(s->type) : "no type");
 	}
 }
 
@@ -266,7 +284,7 @@ static long retry_wait(struct acme *a, const char *url, const struct http_resp *
 	if (r->retry_after != NULL &&
 	    retry_after_parse(r->retry_after, strlen(r->retry_after), time(NULL), &secs) != 0)
 		secs = RETRY_DEFAULT_SECS;
-	if (time(NULL) + secs >= a->deadline) {
+	if (past_deadline(a->deadline, secs)) {
 		acme_report(url, r);
 		log_retry_at(url, secs);
 		return -1;
@@ -725,15 +743,15 @@ static int poll_pause(struct acme *a, const char *what, const char *retry_after,
 
 	if (retry_after != NULL &&
 	    retry_after_parse(retry_after, strlen(retry_after), time(NULL), &secs) == 0) {
-		if (secs > 0 && secs >= a->deadline - time(NULL)) {
+		if (secs > 0 && past_deadline(a->deadline, secs)) {
 			log_retry_at(what, secs);
 			return -1;
 		}
-		if (secs * 1000 > wait)
+		if (secs * 1000 > wait)   /* secs < the time left: no overflow */
 			wait = secs * 1000;
 	}
 	if (time(NULL) + (wait + 999) / 1000 > a->deadline) {
-		log_error("%s: still not done at the deadline (--timeout %d s)", what,
+		log_error("%s: still not done at the deadline (--timeout %d s)", safe_str(what),
 			  a->g->timeout);
 		return -1;
 	}

@@ -100,7 +100,7 @@ time_t spread_offset(const char *host, const char *name, time_t span)
 
 /* ---- the certificate ---- */
 
-static int asn1_time_to_time(const ASN1_TIME *a, time_t *out)
+int asn1_time_to_time(const ASN1_TIME *a, time_t *out)
 {
 	struct tm tm = { 0 };
 

@@ -23,6 +23,8 @@ struct cert_info {
  * exist (not logged), or -1 after logging. */
 int cert_info_load(const char *path, struct cert_info *ci);
 void cert_info_free(struct cert_info *ci);
+/* An ASN1_TIME (a certificate's notBefore/notAfter) as time_t. 0 or -1. */
+int asn1_time_to_time(const ASN1_TIME *a, time_t *out);
 
 /* RFC 9773 §4.1 certID: base64url(AKI keyIdentifier) "." base64url(serial DER
  * content octets), malloc'd. NULL when the certificate has no AKI keyIdentifier

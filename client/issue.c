@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,6 +19,7 @@
 #include "client/opts.h"
 #include "client/solve.h"
 #include "client/store.h"
+#include "client/validate.h"
 #include "common/common.h"
 #include "common/trace.h"
 
@@ -81,35 +83,6 @@ static void issue_usage(FILE *f)
 "  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n");
 }
 
-/* Lowercase, then check: LDH labels of 1..63, total <= 253, '*.' only first. */
-static int domain_normalize(char *d)
-{
-	size_t len = strlen(d), label = 0;
-	char *p = d;
-
-	for (char *q = d; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
-	if (len > 0 && d[len - 1] == '.')
-		d[--len] = '\0';
-	if (strncmp(p, "*.", 2) == 0)
-		p += 2;
-	if (*p == '\0' || strlen(p) > 253)
-		return -1;
-	for (; *p; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return -1;
-		if (++label > 63)
-			return -1;
-	}
-	return label == 0 ? -1 : 0;
-}
-
 static int add_name(struct issue_opts *o, const char *arg)
 {
 	char *d;
@@ -118,7 +91,7 @@ static int add_name(struct issue_opts *o, const char *arg)
 		return cli_usage_error("issue", "at most %d names", MAX_NAMES);
 	if ((d = strdup(arg)) == NULL)
 		return EXIT_FAIL;
-	if (domain_normalize(d) != 0) {
+	if (dns_name_normalize(d) != 0) {
 		free(d);
 		return cli_usage_error("issue", "-d: not a DNS name: %s", arg);
 	}
@@ -310,7 +283,7 @@ static void authz_report(const struct acme_authz *z)
 		any = 1;
 	}
 	if (!any)
-		log_error("%s: authorization is %s", z->ident.value, z->status);
+		log_error("%s: authorization is %s", safe_str(z->ident.value), safe_str(z->status));
 }
 
 /* A "ready" order: every authorization is valid (RFC 8555 §7.1.6), so none is
@@ -321,73 +294,92 @@ static void issue_authz_all_valid(const struct issue *is)
 		log_info("%s: authorization valid, reused", is->order.idents[i].value);
 }
 
-/* Fetch each authorization; ready a challenge for each pending one. Returns
- * EXIT_OK, EXIT_FAIL or EXIT_NEED_CHALLENGE (--reuse-only). */
-static int issue_authz_prepare(struct issue *is, struct solver *s, char **chall_urls,
-			       char **authz_urls, size_t *n_pending)
+/* Fetch every authorization and check that each is for a name that was ordered,
+ * all before any challenge is answered or any hook runs. The CA's identifier
+ * is then replaced by the ordered name, so that hooks only ever see validated
+ * names, never the CA's text. */
+static int issue_authz_fetch(struct issue *is, struct acme_authz *zs)
 {
-	struct acme_authz z = { 0 };
-	int rc = EXIT_FAIL, missing = 0;
+	const char *name;
+	size_t idx;
 
 	for (size_t i = 0; i < is->order.n_authzs; i++) {
+		if (acme_authz_get(&is->a, is->order.authzs[i], &zs[i]) != 0 ||
+		    authz_ident_check(&zs[i], is->o->names, is->o->n_names, is->order.authzs[i],
+				      &idx) != 0)
+			return EXIT_FAIL;
+		name = is->o->names[idx];
+		if (strncmp(name, "*.", 2) == 0)
+			name += 2;
+		free(zs[i].ident.value);
+		if ((zs[i].ident.value = strdup(name)) == NULL)
+			return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Ready a challenge for each pending authorization. Returns EXIT_OK, EXIT_FAIL or
+ * EXIT_NEED_CHALLENGE (--reuse-only). */
+static int issue_authz_prepare(struct issue *is, struct solver *s, const struct acme_authz *zs,
+			       char **chall_urls, char **authz_urls, size_t *n_pending)
+{
+	int missing = 0;
+
+	for (size_t i = 0; i < is->order.n_authzs; i++) {
+		const struct acme_authz *z = &zs[i];
 		const char *url = is->order.authzs[i];
 
-		acme_authz_free(&z);
-		if (acme_authz_get(&is->a, url, &z) != 0)
-			goto out;
-		if (z.state == ACME_ST_VALID) {
-			log_info("%s%s: authorization valid, reused", z.wildcard ? "*." : "",
-				 z.ident.value);
+		if (z->state == ACME_ST_VALID) {
+			log_info("%s%s: authorization valid, reused", z->wildcard ? "*." : "",
+				 z->ident.value);
 			continue;
 		}
-		if (z.state != ACME_ST_PENDING) {
-			authz_report(&z);
-			goto out;
+		if (z->state != ACME_ST_PENDING) {
+			authz_report(z);
+			return EXIT_FAIL;
 		}
 		if (is->o->solver.kind == SOLVE_REUSE) {
 			log_error("%s%s: no valid authorization for this account; a challenge is needed",
-				  z.wildcard ? "*." : "", z.ident.value);
+				  z->wildcard ? "*." : "", z->ident.value);
 			missing++;
 			continue;
 		}
-		if (solver_begin(s, &is->a, &z, url, &chall_urls[*n_pending]) != 0)
-			goto out;
+		if (solver_begin(s, &is->a, z, url, &chall_urls[*n_pending]) != 0)
+			return EXIT_FAIL;
 		if ((authz_urls[*n_pending] = strdup(url)) == NULL) {
 			free(chall_urls[*n_pending]);
-			goto out;
+			return EXIT_FAIL;
 		}
 		(*n_pending)++;
 	}
-	rc = missing ? EXIT_NEED_CHALLENGE : EXIT_OK;
-out:
-	acme_authz_free(&z);
-	return rc;
+	return missing ? EXIT_NEED_CHALLENGE : EXIT_OK;
 }
 
-/* Tell the CA to validate each readied challenge, then wait for each result. */
+/* Tell the CA to validate each readied challenge, then wait for every result, so
+ * that each dns hook's done/failed says how its own authorization ended. */
 static int issue_authz_validate(struct issue *is, struct solver *s, char **chall_urls,
 				char **authz_urls, size_t n)
 {
 	struct acme_authz z = { 0 };
-	int rc = EXIT_FAIL;
+	int rc = EXIT_OK;
 
 	for (size_t i = 0; i < n; i++)
 		if (acme_challenge_respond(&is->a, chall_urls[i]) != 0)
-			goto out;
+			return EXIT_FAIL;
 	for (size_t i = 0; i < n; i++) {
 		acme_authz_free(&z);
-		if (acme_authz_wait(&is->a, authz_urls[i], &z) != 0)
-			goto out;
+		if (acme_authz_wait(&is->a, authz_urls[i], &z) != 0) {
+			rc = EXIT_FAIL;
+			continue;
+		}
 		if (z.state != ACME_ST_VALID) {
 			authz_report(&z);
-			solver_result(s, authz_urls[i], 0);
-			goto out;
+			rc = EXIT_FAIL;
+			continue;
 		}
-		log_info("%s%s: authorization valid", z.wildcard ? "*." : "", z.ident.value);
+		log_info("%s%s: authorization valid", z.wildcard ? "*." : "", safe_str(z.ident.value));
 		solver_result(s, authz_urls[i], 1);
 	}
-	rc = EXIT_OK;
-out:
 	acme_authz_free(&z);
 	return rc;
 }
@@ -395,6 +387,7 @@ out:
 static int issue_authorize(struct issue *is)
 {
 	struct solver *s = NULL;
+	struct acme_authz *zs = NULL;
 	char *chall_urls[ACME_MAX_LIST] = { NULL }, *authz_urls[ACME_MAX_LIST] = { NULL };
 	size_t n = 0;
 	int rc = EXIT_FAIL;
@@ -403,13 +396,26 @@ static int issue_authorize(struct issue *is)
 		issue_authz_all_valid(is);
 		return EXIT_OK;
 	}
-	if ((s = solver_new(&is->o->solver, is->a.thumbprint)) == NULL)
+	if (is->order.n_authzs == 0) {
+		log_error("%s: the order is %s but lists no authorizations; nothing could ever "
+			  "make it ready", safe_str(is->order_url), safe_str(is->order.status));
+		return EXIT_FAIL;
+	}
+	if ((zs = calloc(is->order.n_authzs, sizeof(*zs))) == NULL ||
+	    (rc = issue_authz_fetch(is, zs)) != EXIT_OK)
 		goto out;
-	rc = issue_authz_prepare(is, s, chall_urls, authz_urls, &n);
+	if ((s = solver_new(&is->o->solver, is->a.thumbprint)) == NULL) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	rc = issue_authz_prepare(is, s, zs, chall_urls, authz_urls, &n);
 	if (rc == EXIT_OK && n > 0)
 		rc = issue_authz_validate(is, s, chall_urls, authz_urls, n);
 out:
 	solver_end(s);
+	for (size_t i = 0; zs != NULL && i < is->order.n_authzs; i++)
+		acme_authz_free(&zs[i]);
+	free(zs);
 	for (size_t i = 0; i < n; i++) {
 		free(chall_urls[i]);
 		free(authz_urls[i]);
@@ -445,7 +451,9 @@ static int issue_order(struct issue *is)
 	if (acme_order_new(&is->a, is->o->names, is->o->n_names, is->o->profile, &is->order,
 			   &is->order_url) != 0)
 		return EXIT_FAIL;
-	log_info("order %s is %s", is->order_url, is->order.status);
+	log_info("order %s is %s", safe_str(is->order_url), safe_str(is->order.status));
+	if (order_idents_check(&is->order, is->o->names, is->o->n_names, is->order_url) != 0)
+		return EXIT_FAIL;
 	return EXIT_OK;
 }
 
@@ -472,7 +480,8 @@ static int order_failed(const struct issue *is, const char *expected)
 {
 	if (is->order.error != NULL)
 		acme_report_problem(is->order_url, is->order.error);
-	log_error("%s: order is %s, expected %s", is->order_url, is->order.status, expected);
+	log_error("%s: order is %s, expected %s", safe_str(is->order_url),
+		  safe_str(is->order.status), expected);
 	return EXIT_FAIL;
 }
 
@@ -542,10 +551,20 @@ static int issue_download(struct issue *is)
 				continue;
 			free(alt);
 			alt = NULL;
-			if (acme_cert_get(&is->a, links[i].uri, &alt, NULL, NULL) != 0)
-				goto out;
+			if (!url_same_origin(is->g->server, links[i].uri)) {
+				log_warn("%s: an alternate chain on another host than the directory; "
+					 "skipping it", safe_str(links[i].uri));
+				continue;
+			}
+			/* The certificate is issued already: an alternate that fails (404,
+			 * another host) is skipped, never a reason to lose it. */
+			if (acme_cert_get(&is->a, links[i].uri, &alt, NULL, NULL) != 0) {
+				log_warn("%s: the alternate chain could not be fetched; trying the next",
+					 safe_str(links[i].uri));
+				continue;
+			}
 			if (chain_matches(alt, is->o->preferred_chain)) {
-				log_info("using the alternate chain %s", links[i].uri);
+				log_info("using the alternate chain %s", safe_str(links[i].uri));
 				free(is->chain_pem);
 				is->chain_pem = alt;
 				alt = NULL;
@@ -590,18 +609,23 @@ static int issue_commit(struct issue *is)
 	int rc = EXIT_FAIL;
 
 	if (pem_chain_split(is->chain_pem, strlen(is->chain_pem), &certs, &n) != 0) {
-		log_error("%s: not a PEM certificate chain", is->order.certificate);
+		log_error("%s: not a PEM certificate chain", safe_str(is->order.certificate));
 		goto out;
 	}
 	/* A CA bug or a swapped response must not reach a web server. */
 	if (cert_matches_csr(certs[0], is->csr, is->csr_len) != 1) {
-		log_error("%s: the certificate's public key is not the CSR's", is->order.certificate);
+		log_error("%s: the certificate's public key is not the CSR's",
+			  safe_str(is->order.certificate));
 		goto out;
 	}
 	if (!cert_has_names(certs[0], is->o->names, is->o->n_names)) {
-		log_error("%s: the certificate's names differ from the order's", is->order.certificate);
+		log_error("%s: the certificate's names differ from the order's",
+			  safe_str(is->order.certificate));
 		goto out;
 	}
+	if (cert_chain_check(certs, n, is->o->names, is->o->n_names, time(NULL),
+			     is->order.certificate) != 0)
+		goto out;
 	if ((chain = concat(certs, 1, n)) == NULL || (full = concat(certs, 0, n)) == NULL)
 		goto out;
 	if (is->cert_key != NULL && (key = certkey_pem(is->cert_key)) == NULL)

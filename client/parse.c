@@ -582,7 +582,14 @@ int retry_after_parse(const char *buf, size_t len, time_t now, long *secs)
 	memcpy(tmp, buf + s, e - s);
 	tmp[e - s] = '\0';
 	if (isdigit((unsigned char)tmp[0])) {
-		return parse_long(tmp, 0, LONG_MAX, secs);
+		if (parse_long(tmp, 0, LONG_MAX, secs) == 0)
+			return 0;
+		/* Any size is a valid delta-seconds: one beyond a long means "never"
+		 * as much as LONG_MAX does, so it is clamped, not refused. */
+		if (tmp[strspn(tmp, "0123456789")] != '\0')
+			return -1;
+		*secs = LONG_MAX;
+		return 0;
 	}
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);

@@ -127,7 +127,9 @@ int link_parse(const char *buf, size_t len, struct link **links, size_t *n_links
 void links_free(struct link *links, size_t n_links);
 
 /* Retry-After (RFC 9110 §10.2.3): delta-seconds or an IMF-fixdate. Sets *secs
- * to the wait relative to now (0 for a date in the past). */
+ * to the wait relative to now (0 for a date in the past); delta-seconds of any
+ * length, clamped to LONG_MAX (callers compare it with the time left, never add
+ * it to the clock). */
 int retry_after_parse(const char *buf, size_t len, time_t now, long *secs);
 
 /* ---- Certificates ---- */

@@ -79,7 +79,7 @@ static int webroot_dirs(struct solver *s)
 {
 	char *wk = NULL;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, made_chall;
 
 	if (s->chall_dir != NULL)
 		return 0;
@@ -91,8 +91,16 @@ static int webroot_dirs(struct solver *s)
 	    (s->chall_dir = xasprintf("%s/acme-challenge", wk)) == NULL)
 		goto out;
 	s->made_dirs = stat(wk, &st) != 0;
+	made_chall = stat(s->chall_dir, &st) != 0;
 	if (mkdir_p(s->chall_dir, 0755) != 0) {
 		log_error("%s: %s", s->chall_dir, strerror(errno));
+		goto out;
+	}
+	/* 0755 whatever the umask (the timer's unit has UMask=0077): the web server
+	 * usually runs as another user and must reach the files. */
+	if ((s->made_dirs && chmod(wk, 0755) != 0) ||
+	    (made_chall && chmod(s->chall_dir, 0755) != 0)) {
+		log_error("%s: chmod: %s", s->chall_dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;

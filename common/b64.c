@@ -115,3 +115,18 @@ int b64url_valid(const char *s, size_t maxlen)
 			return 0;
 	return 1;
 }
+
+unsigned char *b64any_decode(const char *s, size_t *outlen)
+{
+	char *t = strdup(s);
+	unsigned char *out = NULL;
+
+	if (t == NULL)
+		return NULL;
+	/* The two alphabets differ only in these two characters. */
+	for (char *p = t; *p != '\0'; p++)
+		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+	out = b64url_decode(t, outlen);
+	secret_free(t);   /* an HMAC key, usually */
+	return out;
+}
