@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "client/renew.h"
+#include "client/ari.h"
 #include "common/common.h"
 
 static X509 *pem_cert(const char *pem)

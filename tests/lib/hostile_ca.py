@@ -39,12 +39,45 @@ certificate issued for the CSR's key by a throwaway CA):
   chain-unparseable  the certificate chain is PEM armour around garbage
   location-elsewhere newOrder's Location and the order's finalize URL point at
                      https://ELSEWHERE/, and finalize leaves the order processing
+  authz-foreign      the order is pending; its second authorization is for
+                     victim.example.net, a name never ordered
+  authz-inject       the order is pending; its first authorization's identifier
+                     is "victim.example.net\nupdate add evil.example.net 60 TXT
+                     pwned\nsend" (an nsupdate script), the second's starts with
+                     "--" and carries ANSI escapes
+  authz-one-fails    the order is pending; every challenge answered validates,
+                     except the one of the fourth name (its authorization ends
+                     invalid)
+  empty-authz        newOrder is "pending" with an empty authorization list
+  problem-inject     newOrder answers 400 with a detail (and subproblems) full of
+                     terminal escapes, newlines and invalid UTF-8
+  problem-huge       newOrder answers 400 with a 900 KB detail
+  tos-inject         the directory's termsOfService carries terminal escapes
+  cert-expired       the certificate expired yesterday
+  cert-notyet        the certificate becomes valid in two days
+  cert-inverted      the certificate's notAfter is before its notBefore
+  cert-dup-san       the certificate names the first name twice instead of the
+                     last (order with two names or more)
+  chain-broken       the chain's CA certificate has the issuer's name but another
+                     key: it did not sign the leaf
+  alt-chains         the certificate's Link headers name three alternates: one
+                     answering 404, one on another host, one whose top is
+                     issued by "hostile alternate root"
+  ratelimit-huge     newOrder answers 429 rateLimited, Retry-After:
+                     9223372036854775807
+  ratelimit-date     newOrder answers 429 rateLimited, Retry-After: an HTTP-date
+                     in the year 9999
+  unavailable-huge   newOrder answers 503, Retry-After: 99999999999999999999999999
+  processing-huge    after finalize the order stays processing, Retry-After:
+                     9223372036854775807
   poll-storm         after finalize the order stays processing, Retry-After: 0
   keychange-badkey   newAccount knows only the first key it sees (account /acct/1;
                      any other key: accountDoesNotExist), and keyChange answers
                      400 badPublicKey (a CA that refuses the new key's type)
   keychange-conflict the same, and keyChange answers 409 Conflict with Location
                      /acct/2 (the new key belongs to another account)
+  dir-elsewhere-once the first directory served names newOrder on another host;
+                     every later one is correct
 """
 
 import argparse
@@ -63,8 +96,25 @@ MODES = (
     "ok dir-truncated order-malformed order-truncated dir-50mb order-50mb wrong-ctype "
     "dir-wrong-ctype token-dotdot token-slash token-nul processing-forever redirect "
     "dir-redirect badnonce ratelimit cert-wrong-key chain-unparseable location-elsewhere "
-    "poll-storm keychange-badkey keychange-conflict"
+    "authz-foreign authz-inject authz-one-fails empty-authz problem-inject problem-huge "
+    "tos-inject cert-expired cert-notyet cert-inverted cert-dup-san chain-broken alt-chains "
+    "ratelimit-huge ratelimit-date unavailable-huge processing-huge poll-storm "
+    "dir-elsewhere-once keychange-badkey keychange-conflict"
 ).split()
+
+# Modes whose order is "pending" with authorizations to solve.
+PENDING_MODES = ("token-dotdot", "token-slash", "token-nul", "authz-foreign", "authz-inject",
+                 "authz-one-fails")
+INJECT = [
+    "victim.example.net\nupdate add evil.example.net 60 TXT pwned\nsend",
+    "--victim.example.net\x1b]0;pwned\x07\x1b[2J\xff\x9b31m",
+]
+INJECT_DETAIL = ("\x1b]0;pwned\x07\x1b[2J\x1b[Hp11acme: all good, certificate installed\n"
+                 "p11acme: \x1b[32mok\x1b[0m \udcff\x9b2J\r\x00end")
+# Retry-After values by mode, for the modes that send one on newOrder.
+RETRY_HUGE = {"ratelimit-huge": (429, "9223372036854775807"),
+              "ratelimit-date": (429, "Fri, 31 Dec 9999 23:59:59 GMT"),
+              "unavailable-huge": (503, "99999999999999999999999999")}
 
 HUGE = 50 * 1024 * 1024
 LOG_LOCK = threading.Lock()
@@ -89,7 +139,10 @@ class State:
         self.finalized = False
         self.chall_failed = False  # a challenge with a hostile token was answered
         self.first_jwk = None      # keychange-*: the key that owns the account
+        self.answered = set()      # authz indexes whose challenge was answered
+        self.dir_served = 0
         self._ca = None
+        self._alt = None
 
     def log(self, line):
         if not self.log_path:
@@ -141,26 +194,78 @@ class State:
             pub = ec.generate_private_key(ec.SECP256R1()).public_key()
         ca_key, ca_cert = self.ca()
         now = datetime.datetime.now(datetime.timezone.utc)
-        leaf = (
+        day = datetime.timedelta(days=1)
+        nb, na = {
+            "cert-expired": (now - 10 * day, now - day),
+            "cert-notyet": (now + 2 * day, now + 8 * day),
+            "cert-inverted": (now + day, now - day),
+        }.get(self.mode, (now - datetime.timedelta(minutes=5), now + 6 * day))
+        sans = list(names)
+        if self.mode == "cert-dup-san" and len(sans) > 1:
+            sans[-1] = sans[0]
+        # The builder's constructor takes the dates as they are (its setters
+        # refuse an inverted pair, which is the point of cert-inverted).
+        leaf = x509.CertificateBuilder(
+            issuer_name=ca_cert.subject,
+            subject_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]),
+            public_key=pub, serial_number=x509.random_serial_number(),
+            not_valid_before=nb, not_valid_after=na,
+        ).add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in sans]),
+                        critical=False).sign(ca_key, hashes.SHA256())
+        pem = serialization.Encoding.PEM
+        top = ca_cert
+        if self.mode == "chain-broken":
+            top = self.self_signed(ca_cert.subject)[1]  # the name, not the key
+        self.leaf_pem = leaf.public_bytes(pem).decode()
+        return (leaf.public_bytes(pem) + top.public_bytes(pem)).decode()
+
+    def self_signed(self, name):
+        """A fresh CA key and self-signed certificate named name."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(ca_cert.subject)
-            .public_key(pub)
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=6))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256())
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
         )
-        pem = serialization.Encoding.PEM
-        return (leaf.public_bytes(pem) + ca_cert.public_bytes(pem)).decode()
+        return key, cert
+
+    def alt_chain(self):
+        """The leaf, then the issuing CA cross-signed by "hostile alternate root"."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import NameOID
+
+        ca_key, ca_cert = self.ca()
+        alt_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile alternate root")])
+        alt_key, _ = self.self_signed(alt_name)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cross = (
+            x509.CertificateBuilder()
+            .subject_name(ca_cert.subject).issuer_name(alt_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(alt_key, hashes.SHA256())
+        )
+        return self.leaf_pem + cross.public_bytes(serialization.Encoding.PEM).decode()
 
     # -------------------------------------------------------------- documents
 
     def directory(self):
         b = self.base
-        return {
+        d = {
             "newNonce": b + "/nonce",
             "newAccount": b + "/new-acct",
             "newOrder": b + "/new-order",
@@ -168,6 +273,25 @@ class State:
             "keyChange": b + "/key-change",
             "meta": {"termsOfService": b + "/tos"},
         }
+        if self.mode == "dir-elsewhere-once" and self.dir_served == 1:
+            d["newOrder"] = self.elsewhere + "/new-order"
+        return d
+
+    def directory_body(self):
+        """The directory as bytes; tos-inject splices raw invalid UTF-8 and
+        escaped control characters into termsOfService."""
+        text = json.dumps(self.directory(), indent=1).encode()
+        if self.mode == "tos-inject":
+            text = text.replace(b'/tos"', b'/tos\\u001b]0;pwned\\u0007\\u001b[2J\xff\xc2\x9b2J"')
+        return text
+
+    def authz_names(self):
+        """The identifier of each authorization of the order, by index."""
+        if self.mode == "authz-foreign":
+            return self.names + ["victim.example.net"]
+        if self.mode == "authz-inject":
+            return INJECT + self.names
+        return self.names
 
     def order_url(self):
         if self.mode == "location-elsewhere":
@@ -183,11 +307,14 @@ class State:
             "expires": (datetime.datetime.now(datetime.timezone.utc)
                         + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "identifiers": [{"type": "dns", "value": n} for n in self.names],
-            "authorizations": [self.base + "/authz/%d" % i for i in range(len(self.names))],
+            "authorizations": [self.base + "/authz/%d" % i
+                               for i in range(len(self.authz_names()))],
             "finalize": finalize,
         }
         if self.order_status == "valid":
             o["certificate"] = self.base + "/cert/1"
+        if self.mode == "empty-authz":
+            o["authorizations"] = []
         return o
 
     def bad_token(self):
@@ -198,12 +325,15 @@ class State:
         }.get(self.mode)
 
     def authz(self, i):
-        name = self.names[i] if i < len(self.names) else self.names[0]
+        names = self.authz_names()
+        name = names[i] if i < len(names) else names[0]
         tok = self.bad_token()
-        status = "pending" if tok else "valid"
+        status = "pending" if self.mode in PENDING_MODES else "valid"
         if tok and self.chall_failed:
             status = "invalid"
-        tok = tok or "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+        if self.mode == "authz-one-fails" and i in self.answered:
+            status = "invalid" if i == 3 else "valid"
+        tok = tok or "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX%d" % (i % 10)
         a = {
             "status": status,
             "identifier": {"type": "dns", "value": name},
@@ -328,7 +458,8 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "dir-redirect":
                 return self.send(302, "", headers={"Location": st.elsewhere + "/dir"},
                                  nonce=False)
-            return self.send(200, st.directory(), nonce=False)
+            st.dir_served += 1
+            return self.send(200, st.directory_body(), nonce=False)
         if self.path == "/nonce":
             return self.send(204, b"", ctype=None)
         return self.problem(405, "malformed", "use POST-as-GET")
@@ -374,6 +505,17 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 i = 0
             return self.send(200, st.authz(i))
+        if p.startswith("/chall/") and mode == "authz-one-fails":
+            i = int(p.split("/")[2])
+            st.answered.add(i)
+            st.log("CHALLENGE-ANSWERED " + p)
+            if i == 3:
+                st.order_status = "invalid"
+            elif st.order_status == "pending" and len(st.answered) == len(st.names):
+                st.order_status = "ready"
+            return self.send(200, {"type": p.rsplit("/", 1)[1] + "-01", "url": st.base + p,
+                                   "status": "processing", "token": "x" * 43},
+                             headers={"Link": '<%s/authz/%d>;rel="up"' % (st.base, i)})
         if p.startswith("/chall/"):
             # Reached only by a client that accepted a hostile token: a real CA could
             # not validate what the client would serve, so the challenge fails.
@@ -390,6 +532,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, st.order(), headers=self.retry_after_hdr())
         if p == "/cert/1":
             return self.certificate()
+        if p == "/cert/1/alt" and st.cert_pem is not None:
+            return self.send(200, st.alt_chain(), ctype="application/pem-certificate-chain")
         return self.problem(404, "malformed", "no such resource " + p)
 
     def retry_after_value(self):
@@ -408,7 +552,7 @@ class Handler(BaseHTTPRequestHandler):
                      if isinstance(i, dict) and isinstance(i.get("value"), str)]
             if names:
                 st.names = names
-        st.order_status = "pending" if st.bad_token() else "ready"
+        st.order_status = "pending" if mode in PENDING_MODES + ("empty-authz",) else "ready"
         hdr = {"Location": st.order_url()}
         if mode == "order-malformed":
             return self.send(201, '{"status": "ready",,}', headers=hdr)
@@ -423,6 +567,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.problem(429, "rateLimited",
                                 "too many new orders recently",
                                 headers={"Retry-After": "86400"})
+        if mode in RETRY_HUGE:
+            code, ra = RETRY_HUGE[mode]
+            kind = "rateLimited" if code == 429 else "serverInternal"
+            return self.problem(code, kind, "come back later", headers={"Retry-After": ra})
+        if mode == "problem-inject":
+            return self.send(400, self.inject_problem(), ctype="application/problem+json")
+        if mode == "problem-huge":
+            return self.problem(400, "malformed", "A" * 900000 + " end of the huge detail")
         return self.send(201, st.order(), headers=hdr)
 
     def finalize(self, payload):
@@ -456,7 +608,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, body, ctype="application/pem-certificate-chain")
         if st.cert_pem is None:
             return self.problem(404, "malformed", "no certificate yet")
-        return self.send(200, st.cert_pem, ctype="application/pem-certificate-chain")
+        hdr = {}
+        if mode == "alt-chains":
+            hdr["Link"] = ", ".join('<%s>;rel="alternate"' % u for u in (
+                st.base + "/cert/1/alt-404", st.elsewhere + "/cert/1/alt", st.base + "/cert/1/alt"))
+        return self.send(200, st.cert_pem, ctype="application/pem-certificate-chain",
+                         headers=hdr)
+
+    def inject_problem(self):
+        """A problem document whose detail and subproblems would, printed raw,
+        retitle and clear a terminal and forge a line; with raw invalid UTF-8."""
+        doc = json.dumps({
+            "type": "urn:ietf:params:acme:error:rejectedIdentifier\u001b[8m",
+            "detail": "@D@", "status": 400,
+            "subproblems": [{"type": "urn:ietf:params:acme:error:caa", "detail": "@D@",
+                             "identifier": {"type": "dns", "value": INJECT[0]}}],
+        }).encode()
+        raw = json.dumps(INJECT_DETAIL.replace("\udcff", "").replace("\x00", ""))[1:-1].encode()
+        return doc.replace(b"@D@", raw + b"\xff\xfe\xc3(\xed\xa0\x80")
 
 
 class TLSServer(ThreadingHTTPServer):

@@ -4,6 +4,7 @@
 # --timeout (15 s here) for the first, after a bounded number of retries for the
 # second, and at once for the third (the Retry-After is past the deadline), each
 # with exit 1 and a message saying why; the previous live set stays intact.
+# Then Retry-After values of any size and form (see below).
 # valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
@@ -25,4 +26,14 @@ hc_expect_fail ratelimit 5 'rate|retry|429|too many'
 # the CA's own detail says nothing about when: that part must come from p11acme
 grep -Eqi 'retry|try again|86400|hour|day|[0-9]{2}:[0-9]{2}|[0-9]{4}-[0-9]{2}|in [0-9]+ ?s' "$T/out-ratelimit" ||
 	hc_fail "the message does not say when to try again: $(grep -i error "$T/out-ratelimit" | tr '\n' ' ')"
+
+# Retry-After of any size (seconds past a long, an HTTP-date in 9999) on 429, on
+# 503 and on an order poll: past the deadline, so the run ends at once, saying
+# when to retry, and nothing overflows into a short or endless sleep.
+for mode in ratelimit-huge ratelimit-date unavailable-huge processing-huge; do
+	hc_expect_fail "$mode" 5 'try again|more than a century|retry'
+	grep -q 'retrying in' "$T/out-$mode" && hc_fail "$mode: p11acme slept instead of giving up"
+done
+grep -q 'try again after 9999-12-31' "$T/out-ratelimit-date" ||
+	hc_fail "ratelimit-date: the message does not give the date: $(grep error "$T/out-ratelimit-date")"
 hc_done
