@@ -30,7 +30,7 @@
 #define POLL_MAX_MS 1600
 #define DIR_CACHE_SECS (24 * 3600) /* a CA changes its directory rarely; 404s refresh it */
 
-#define RETRY_DATE_MAX (100L * 366 * 86400) /* beyond: no date is printed */
+#define RETRY_DATE_MAX 253402300799L /* 9999-12-31T23:59:59Z: beyond, no date is printed */
 
 /* 1 when waiting secs (any size, from a CA) from now would reach the deadline.
  * Compared with the time left, so that no sum can overflow. */
@@ -47,8 +47,8 @@ static void log_retry_at(const char *what, long secs)
 	char buf[64];
 	struct tm tm;
 
-	if (secs > RETRY_DATE_MAX) {
-		log_error("%s: the CA asks to wait %ld s (more than a century), past the deadline "
+	if (secs > RETRY_DATE_MAX - (long)time(NULL)) {
+		log_error("%s: the CA asks to wait %ld s (beyond the year 9999), past the deadline "
 			  "(--timeout); giving up", safe_str(what), secs);
 		return;
 	}
@@ -72,6 +72,19 @@ static int acme_url_check(const struct acme *a, const char *url)
 
 /* ---- setup ---- */
 
+/* 1 when every URL of the directory is on the directory's own host: the checks
+ * each request makes later (acme_url_check), made up front for the cache. */
+static int directory_all_same_origin(const struct acme_directory *d, const char *server)
+{
+	const char *urls[] = { d->new_nonce, d->new_account, d->new_order, d->revoke_cert,
+			       d->key_change, d->renewal_info };
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (urls[i] != NULL && !url_same_origin(server, urls[i]))
+			return 0;
+	return 1;
+}
+
 /* Fetch g->server's directory from the CA and cache it. A Replay-Nonce, if the CA
  * sends one, goes to *nonce when nonce is not NULL and *nonce is empty. */
 static int directory_fetch(struct http *h, const struct globals *g,
@@ -90,8 +103,13 @@ static int directory_fetch(struct http *h, const struct globals *g,
 		log_error("%s: not an ACME directory", g->server);
 		goto out;
 	}
-	/* Only a directory that parsed is cached, so a hostile one is never reused. */
-	store_directory_save(g->config_dir, g->server, r.body, r.len);
+	/* Only a directory that passed every check is cached, so that a CA that
+	 * served a bad one once is asked again next time. */
+	if (directory_all_same_origin(dir, g->server))
+		store_directory_save(g->config_dir, g->server, r.body, r.len);
+	else
+		log_debug("%s: a URL of the directory is on another host; not caching it",
+			  g->server);
 	/* Any nonce the CA gives is good for the next POST (RFC 8555 §7.2). */
 	if (nonce != NULL && *nonce == NULL) {
 		*nonce = r.nonce;
