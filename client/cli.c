@@ -28,6 +28,7 @@ struct signer_config cli_signer_config(const struct globals *g)
 
 	cfg.key_uri = g->key_uri;
 	cfg.module = g->module;
+	cfg.module_args = g->module_args;
 	cfg.pin_source = g->pin_source;
 	cfg.allow_extractable = g->allow_extractable;
 	cfg.pin_marker_dir = g->config_dir;

@@ -33,6 +33,8 @@ struct globals {
 	const char *server;     /* --server / P11ACME_SERVER; directory URL */
 	const char *key_uri;    /* --key / P11ACME_KEY */
 	const char *module;     /* --module / P11ACME_MODULE */
+	const char *module_args; /* --module-args / P11ACME_MODULE_ARGS: C_Initialize's
+	                          * pReserved string (NSS softoken's database) */
 	const char *pin_source; /* --pin-source / P11ACME_PIN_SOURCE */
 	const char *signer;     /* --signer / P11ACME_SIGNER: unix:PATH or exec:COMMAND, in
 	                         * place of key_uri, module and pin_source */

@@ -659,7 +659,7 @@ static int issue_commit_traced(struct issue *is)
 static int issue_record(struct issue *is)
 {
 	struct issue_opts *o = is->o;
-	struct conf_kv kv[MAX_NAMES + 20];
+	struct conf_kv kv[MAX_NAMES + 24];
 	char *key = uri_redact_pin(is->g->key_uri, NULL), *ck = uri_redact_pin(o->cert_key, NULL);
 	char port[16] = "", timeout[16];
 	size_t n = 0;
@@ -677,6 +677,7 @@ static int issue_record(struct issue *is)
 	} else {
 		kv[n++] = (struct conf_kv){ "key", key };
 		kv[n++] = (struct conf_kv){ "module", is->g->module };
+		kv[n++] = (struct conf_kv){ "module_args", is->g->module_args };
 		kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
 	}
 	kv[n++] = (struct conf_kv){ "ca_bundle", is->g->ca_bundle };

@@ -29,7 +29,11 @@ static void usage(FILE *f)
 "  --server URL           ACME directory URL (P11ACME_SERVER; default Let's Encrypt)\n"
 "  --staging              Let's Encrypt staging (P11ACME_STAGING=1)\n"
 "  --key URI              account key, pkcs11: URI (P11ACME_KEY)\n"
-"  --module PATH          PKCS#11 module (P11ACME_MODULE)\n"
+"  --module PATH|NAME     PKCS#11 module: a path, or a name p11-kit registers\n"
+"                         (P11ACME_MODULE); default: the module whose token the\n"
+"                         key URI names\n"
+"  --module-args STRING   the module's C_Initialize arguments, e.g. NSS softoken's\n"
+"                         \"configdir='sql:DIR' ...\" (P11ACME_MODULE_ARGS)\n"
 "  --pin-source SRC       file:PATH, env:NAME or fd:N (P11ACME_PIN_SOURCE)\n"
 "  --signer unix:PATH|exec:COMMAND  sign through a signer service instead of\n"
 "                         --key/--module/--pin-source (P11ACME_SIGNER)\n"
@@ -93,6 +97,7 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 	f->staging = env_flag("P11ACME_STAGING");
 	g->key_uri = getenv("P11ACME_KEY");
 	g->module = getenv("P11ACME_MODULE");
+	g->module_args = getenv("P11ACME_MODULE_ARGS");
 	g->pin_source = getenv("P11ACME_PIN_SOURCE");
 	g->signer = getenv("P11ACME_SIGNER");
 	if (g->signer != NULL && *g->signer == '\0')
@@ -120,13 +125,14 @@ static int globals_from_env(struct globals *g, struct cli_flags *f)
 }
 
 enum { O_SERVER = 256, O_STAGING, O_KEY, O_MODULE, O_PIN, O_CA, O_CONFDIR, O_TIMEOUT,
-       O_HOOK_TIMEOUT, O_EXTRACT, O_JSON, O_VERSION, O_SIGNER };
+       O_HOOK_TIMEOUT, O_EXTRACT, O_JSON, O_VERSION, O_SIGNER, O_MODULE_ARGS };
 
 static const struct option global_opts[] = {
 	{ "server", required_argument, NULL, O_SERVER },
 	{ "staging", no_argument, NULL, O_STAGING },
 	{ "key", required_argument, NULL, O_KEY },
 	{ "module", required_argument, NULL, O_MODULE },
+	{ "module-args", required_argument, NULL, O_MODULE_ARGS },
 	{ "pin-source", required_argument, NULL, O_PIN },
 	{ "signer", required_argument, NULL, O_SIGNER },
 	{ "ca-bundle", required_argument, NULL, O_CA },
@@ -151,6 +157,7 @@ static int global_option(int c, struct globals *g, struct cli_flags *f)
 	case O_STAGING: f->staging = 1; g->server = NULL; break;
 	case O_KEY: g->key_uri = optarg; break;
 	case O_MODULE: g->module = optarg; break;
+	case O_MODULE_ARGS: g->module_args = optarg; break;
 	case O_PIN: g->pin_source = optarg; break;
 	case O_SIGNER: g->signer = optarg; break;
 	case O_CA: g->ca_bundle = optarg; break;

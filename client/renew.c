@@ -65,7 +65,8 @@ struct renew_result {
 };
 
 static const char *const conf_keys[] = {
-	"version", "cert_name", "server", "account", "key", "module", "pin_source", "signer",
+	"version", "cert_name", "server", "account", "key", "module", "module_args",
+	"pin_source", "signer",
 	"ca_bundle", "timeout", "domain", "solver", "webroot", "http_port", "http_address",
 	"dns_hook", "key_type", "cert_key", "csr", "profile", "preferred_chain",
 	"deploy_hook", "allow_extractable_key", NULL,
@@ -264,6 +265,8 @@ static int conf_globals(const struct globals *g, const struct renew_conf *c,
 			out->key_uri = conf_get(c, "key");
 		if (out->module == NULL)
 			out->module = conf_get(c, "module");
+		if (out->module_args == NULL)
+			out->module_args = conf_get(c, "module_args");
 		if (out->pin_source == NULL)
 			out->pin_source = conf_get(c, "pin_source");
 	}

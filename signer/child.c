@@ -42,6 +42,7 @@ void signer_tok_opts(const struct signer_config *cfg, struct tok_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->module = cfg->module;
+	o->module_args = cfg->module_args;
 	o->pin_source = cfg->pin_source;
 	o->allow_extractable = cfg->allow_extractable;
 	o->pin_marker_dir = cfg->pin_marker_dir;

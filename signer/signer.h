@@ -40,6 +40,7 @@ struct signer_config {
 	const char *new_key_uri;  /* optional: rollover target */
 	const char *cert_key_uri; /* optional: certificate key for CSR */
 	const char *module;       /* --module, or NULL */
+	const char *module_args;  /* --module-args (C_Initialize's pReserved), or NULL */
 	const char *pin_source;   /* --pin-source, or NULL (URI's pin-source, else prompt) */
 	int allow_extractable;    /* --allow-extractable-key */
 	const char *pin_marker_dir; /* where refused-PIN markers live (the config dir), or NULL */

@@ -159,10 +159,18 @@ static int load_module(struct tok_ctx *c)
 	c->p11 = PKCS11_CTX_new();
 	if (c->p11 != NULL && ui_install(c) != TOK_OK)
 		return TOK_ERR;
+	/* libp11 hands this to C_Initialize as CK_C_INITIALIZE_ARGS.pReserved */
+	if (c->p11 != NULL && c->module_args != NULL)
+		PKCS11_CTX_init_args(c->p11, c->module_args);
 	if (c->p11 == NULL || PKCS11_CTX_load(c->p11, c->module) != 0) {
+		unsigned long rv = tok_last_ckr();
 		log_error("%s: cannot load the PKCS#11 module %s (%s): check the path and that "
-			  "the module's configuration is readable", c->uri, c->module,
-			  tok_ckr_name(tok_last_ckr()));
+			  "the module's configuration is readable%s", c->uri, c->module,
+			  tok_ckr_name(rv), rv != CKR_ARGUMENTS_BAD ? "" : c->module_args == NULL ?
+			  "; this module may need initialisation arguments: give them with "
+			  "--module-args (NSS softoken: \"configdir='sql:DIR' certPrefix='' "
+			  "keyPrefix='' secmod='secmod.db' flags=\")" :
+			  "; the module rejects the --module-args given");
 		return TOK_ERR;
 	}
 	c->loaded = 1;
@@ -325,6 +333,7 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 	c->lock_fd = -1;
 	c->allow_extractable = o != NULL ? o->allow_extractable : 0;
 	c->mark_dir = o != NULL ? o->pin_marker_dir : NULL;
+	c->module_args = o != NULL ? o->module_args : NULL;
 	c->uri = uri_redact_pin(uri, "(hidden)");
 	c->module = module_resolve(o, &u, uri);
 	if (c->uri == NULL || c->module == NULL) {

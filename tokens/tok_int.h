@@ -17,6 +17,7 @@
 
 struct tok_ctx {
 	char *module;             /* resolved module path */
+	const char *module_args;  /* tok_opts.module_args (not owned), or NULL */
 	char *uri;                /* the URI given to tok_open, for messages */
 	PKCS11_CTX *p11;
 	int loaded;               /* PKCS11_CTX_load succeeded */

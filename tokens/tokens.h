@@ -67,6 +67,8 @@ void tok_pin_forget(const char *source);
 
 struct tok_opts {
 	const char *module;     /* --module; overrides the URI's module-path/module-name */
+	const char *module_args; /* --module-args: C_Initialize's pReserved string (NSS
+	                          * softoken needs its database there), or NULL */
 	const char *pin_source; /* --pin-source; overrides the URI's pin-source */
 	int allow_extractable;  /* 1: accept a key that can leave the token or may have left it
 	                         * (tok_key_leak_reason), with a warning; 2: the same without
