@@ -77,12 +77,14 @@ static int name_opts(int argc, char **argv, const char **name, void (*usage)(FIL
 struct cert_view {
 	const char *name, *status, *solver, *solver_detail, *key_location, *server;
 	char *key, *live_dir, *domains;  /* domains: space separated */
+	struct renew_conf *conf;         /* the strings above point into it */
 	time_t not_after;
 	char error[512];
 };
 
 static void view_free(struct cert_view *v)
 {
+	renew_conf_close(v->conf);
 	free(v->key);
 	free(v->live_dir);
 	free(v->domains);
@@ -142,7 +144,7 @@ static int view_load(const struct globals *g, const char *name, struct cert_view
 
 	v->name = name;
 	v->live_dir = xasprintf("%s/live/%s", g->config_dir, name);
-	c = renew_conf_open(g->config_dir, name, &rc, v->error, sizeof(v->error));
+	c = v->conf = renew_conf_open(g->config_dir, name, &rc, v->error, sizeof(v->error));
 	if (c == NULL) {
 		v->status = "invalid";
 		goto out;
@@ -167,7 +169,6 @@ static int view_load(const struct globals *g, const char *name, struct cert_view
 out:
 	cert_info_free(&ci);
 	free(path);
-	renew_conf_close(c);
 	return rc;
 }
 
