@@ -102,6 +102,10 @@ static int migrate_parse(struct mig *m, int argc, char **argv)
 		return cli_usage_error("account migrate", "unexpected argument: %s", argv[optind]);
 	if (m->from == NULL)
 		return cli_usage_error("account migrate", "migrate needs --from FORMAT:PATH");
+	if (m->g->signer != NULL)
+		return cli_usage_error("account migrate",
+				       "migrate needs the token itself (--key, --module), not a "
+				       "signer service (--signer): run it where the token is");
 	if (m->g->key_uri == NULL)
 		return cli_usage_error("account migrate",
 				       "migrate needs the token key to move to: --key URI");

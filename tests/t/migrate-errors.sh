@@ -36,6 +36,8 @@ expect 2 'FORMAT one of' --from "nope:$T"
 expect 2 'FORMAT one of' --from "key:"
 expect 2 'drop --account' --from "uacme:$T" --account x
 expect 2 '--type' --from "key:$T/ec1.pem" --type ec521
+th_expect_exit 2 mig --signer unix:/nonexistent account migrate --from "key:$T/ec1.pem"
+grep -q 'not a signer service' "$T/out" || th_fail "--signer: $(cat "$T/out")"
 th_expect_exit 2 $P11ACME --server "$TH_SERVER" account migrate --from "key:$T/ec1.pem"
 grep -q -- '--key' "$T/out" || th_fail "no --key: $(cat "$T/out")"
 
