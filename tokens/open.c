@@ -16,27 +16,44 @@
 #include <openssl/err.h>
 
 #define MODULE_DIR "/usr/lib/x86_64-linux-gnu/pkcs11/"
-#define PROXY_MODULE "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
 
-/* --module, else module-path, else module-name under MODULE_DIR, else the proxy. */
+/* A bare name: the p11-kit registered module of that name, else (for names p11-kit
+ * does not know, as before) MODULE_DIR/NAME.so when that file exists. */
+static char *module_named(const char *n, const char *uri)
+{
+	char *p = NULL;
+
+	if (strcmp(n, "..") == 0 || strcmp(n, ".") == 0 || n[0] == '\0') {
+		log_error("%s: '%s' is not a module name", uri, n);
+		return NULL;
+	}
+	p = strlen(n) > 3 && strcmp(n + strlen(n) - 3, ".so") == 0 ? xasprintf(MODULE_DIR "%s", n)
+								    : xasprintf(MODULE_DIR "%s.so", n);
+	if (p != NULL && access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return tok_module_by_name(n, uri);
+}
+
+/* --module (a path, or a name p11-kit registers), else module-path, else
+ * module-name, else the registered module that has the URI's token. */
 static char *module_resolve(const struct tok_opts *o, const struct tok_uri *u, const char *uri)
 {
 	const char *n = u->module_name;
 
 	if (o != NULL && o->module != NULL)
-		return strdup(o->module);
+		return strchr(o->module, '/') != NULL ? strdup(o->module)
+						       : module_named(o->module, uri);
 	if (u->module_path != NULL)
 		return strdup(u->module_path);
 	if (n == NULL)
-		return strdup(PROXY_MODULE);
-	if (strchr(n, '/') != NULL || strcmp(n, "..") == 0 || strcmp(n, ".") == 0) {
+		return tok_module_search(u, uri);
+	if (strchr(n, '/') != NULL) {
 		log_error("%s: module-name '%s' must be a bare name; use module-path for a path",
 			  uri, n);
 		return NULL;
 	}
-	if (strlen(n) > 3 && strcmp(n + strlen(n) - 3, ".so") == 0)
-		return xasprintf(MODULE_DIR "%s", n);
-	return xasprintf(MODULE_DIR "%s.so", n);
+	return module_named(n, uri);
 }
 
 void tok_describe(const PKCS11_TOKEN *t, char *buf, size_t len)
@@ -335,13 +352,14 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out)
 	c->mark_dir = o != NULL ? o->pin_marker_dir : NULL;
 	c->module_args = o != NULL ? o->module_args : NULL;
 	c->uri = uri_redact_pin(uri, "(hidden)");
-	c->module = module_resolve(o, &u, uri);
+	if (c->uri != NULL)
+		c->module = module_resolve(o, &u, c->uri);
 	if (c->uri == NULL || c->module == NULL) {
 		rc = TOK_ERR_CONFIG;
 		goto out;
 	}
 	/* libp11 reports a missing file as CKR_GENERAL_ERROR; say what is missing instead.
-	 * A bare name is left to the dynamic loader's search. */
+	 * p11-kit may register a module by a bare file name, left to the dynamic loader. */
 	if (strchr(c->module, '/') != NULL && access(c->module, R_OK) != 0) {
 		log_error("%s: PKCS#11 module %s: %s; give the module's path with --module or "
 			  "module-path=, or install it", c->uri, c->module, strerror(errno));

@@ -77,6 +77,12 @@ void tok_unlock(int fd);
 void tok_hold_signals(sigset_t *old);
 void tok_release_signals(const sigset_t *old);
 
+/* Module selection (modules.c); malloc'd paths, NULL after a message.
+ * by_name: the module p11-kit registers as name. search: the one registered module
+ * with a token matching u (none or several: an error listing them). */
+char *tok_module_by_name(const char *name, const char *uri);
+char *tok_module_search(const struct tok_uri *u, const char *uri);
+
 /* 1 when the URI's token attributes (token, manufacturer, model, serial) match t. */
 int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tokens/: selection and key safety. Two tokens with one label, and two private keys
+# tokens/: selection and key safety. Modules by path, by p11-kit registered name
+# (module-name=, --module NAME) and by searching the registered modules. Two tokens with one label, and two private keys
 # that match one URI, fail with errors that list the candidates; the public half of a
 # pair is no ambiguity. A generated key cannot be exported (CKR_ATTRIBUTE_SENSITIVE,
 # CKR_KEY_UNEXTRACTABLE); a key made with pkcs11-tool --extractable is refused, and
@@ -27,6 +28,16 @@ has "private key present: label 'acct', id 01"
 # module selection: module-path in the URI, and a URI error names the attribute
 th_expect_exit 0 "$TH_BUILD/tests/tok_tool" --pin-source "file:$TH_PIN_FILE" open \
 	"$TH_KEY?module-path=$TH_MODULE"
+# by p11-kit's registered name (module-name=, --module NAME), and with no module at all
+# (the registered modules are searched for the token)
+notool() { $TOOL --pin-source "file:$TH_PIN_FILE" "$@"; }
+th_expect_exit 0 notool sign "$TH_KEY?module-name=softhsm2"
+th_expect_exit 0 notool --module softhsm2 sign "$TH_KEY"
+th_expect_exit 0 notool sign "$TH_KEY"
+th_expect_exit 2 notool --module nosuch open "$TH_KEY"
+has "no PKCS#11 module is registered with p11-kit as 'nosuch' (registered: .*softhsm2"
+th_expect_exit 2 notool open "pkcs11:token=nosuch;object=acct"
+has "no PKCS#11 module registered with p11-kit (.*softhsm2.*) has a token that matches"
 th_expect_exit 2 tt open "pkcs11:token=toksel;objekt=acct"
 has "unknown attribute 'objekt'"
 

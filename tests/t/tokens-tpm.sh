@@ -8,7 +8,10 @@
 #   %00 in the URI) plus object=;
 # - `renew --all` of those three with a wrong PIN makes exactly one C_Login (counted
 #   with pkcs11-spy), and the TPM's lockout counter goes up by one, not three;
-#   the next run makes none.
+#   the next run makes none;
+# - with no module given, the registered modules are searched and the TPM's found; a
+#   URI that a SoftHSM token matches too is an error naming both modules;
+#   module-name=tpm2_pkcs11 and --module tpm2_pkcs11 pick it.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/tpm.sh"
 . "$(dirname "$0")/fault-common.inc"
@@ -44,6 +47,23 @@ for t in ec256:ES256 ec384:ES384 rsa2048:RS256; do
 	th_verify_cert "$T/etc/live/$type.tpm.test/fullchain.pem" "$type.tpm.test"
 	th_log "$type ($alg): generate, show, register, issue in $(( $(date +%s) - start )) s"
 done
+
+# no module given: the registered modules are searched, and tpm2_pkcs11 has the token
+th_expect_exit 0 $P11ACME --pin-source "file:$TH_TPM_PIN_FILE" --config-dir "$T/etc" key show \
+	--key "pkcs11:token=tpmacme;object=acct-ec256"
+grep -q '^verdict: cannot leave the token$' "$T/out" || th_fail "search: $(cat "$T/out")"
+# a URI that names no token matches a SoftHSM token too: an error naming both modules
+th_softhsm_conf "$T/hsm"
+th_empty_token other
+th_expect_exit 2 $P11ACME --pin-source "file:$TH_TPM_PIN_FILE" --config-dir "$T/etc" key show \
+	--key "pkcs11:object=acct-ec256"
+grep -q "the tokens of several PKCS#11 modules match the URI; add module-name=NAME" "$T/out" &&
+	grep -q "module 'softhsm2' (.*label 'other'" "$T/out" &&
+	grep -q "module 'tpm2_pkcs11' (.*label 'tpmacme'" "$T/out" || th_fail "ambiguity: $(cat "$T/out")"
+th_expect_exit 0 $P11ACME --pin-source "file:$TH_TPM_PIN_FILE" --config-dir "$T/etc" key show \
+	--key "pkcs11:object=acct-ec256?module-name=tpm2_pkcs11"
+th_expect_exit 0 $P11ACME --module tpm2_pkcs11 --pin-source "file:$TH_TPM_PIN_FILE" \
+	--config-dir "$T/etc" key show --key "pkcs11:object=acct-ec256"
 
 # a wrong PIN: three due certificates, one C_Login, one step on the lockout counter
 before=$(th_tpm_lockout_counter)
