@@ -11,7 +11,8 @@
 #     against the local signer child), tests/bench/svc_bench.c; goal: >= 80% of direct.
 # Environment: BENCH_SVC_N=100 renewals per mode and level, BENCH_FLEET_CONC="1 4 8",
 # BENCH_SVC_ROUNDS=5 BENCH_SVC_SECS=1 for svc_bench, BENCH_OUT=bench/results.
-# Output: $BENCH_OUT/service-fleet.csv, service-fleet-runs.csv, service-sig.txt.
+# Output: $BENCH_OUT/service-fleet.csv, service-fleet-runs.csv, service-sig.txt,
+# service-env.txt (date, CPUs, load average at start and end).
 . "$(dirname "$0")/../lib/harness.sh"
 BENCH_DIR="$TH_ROOT/tests/bench"
 N=${BENCH_SVC_N:-100}
@@ -21,6 +22,10 @@ case "$OUT" in /*) ;; *) OUT="$TH_ROOT/$OUT" ;; esac
 mkdir -p "$OUT" "$T/bin"
 NAMES=8
 DOMAIN=svc.example.com
+# the machine's load, at start and end: the rates are only comparable within one run
+ENV_TXT=$OUT/service-env.txt
+printf 'date: %s\nnproc: %s\nloadavg at start: %s\n' "$(date -u +%FT%TZ)" "$(nproc)" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" >"$ENV_TXT"
 
 # one build for the whole run (others may rebuild build/ meanwhile)
 cp "$TH_BUILD/p11acme" "$T/bin/p11acme"
@@ -140,4 +145,5 @@ done
 kill "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null || true
 th_untrack "$SERVE_PID"
-th_log "results: $RESULTS, $OUT/service-sig.txt"
+printf 'loadavg at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$ENV_TXT"
+th_log "results: $RESULTS, $OUT/service-sig.txt, $ENV_TXT"
