@@ -150,14 +150,16 @@ host() {
 	ip netns exec "$NN_INT" strace -f -qq -e trace=open,openat,openat2,creat \
 		-o "$(mktemp "$T/strace/$u.XXXXXX")" setpriv --reuid="$u" --regid="$u" --init-groups \
 		env -i HOME="$home" PATH=/usr/bin:/bin P11ACME_MODULE=/nonexistent/pkcs11-module.so \
-		P11ACME_PIN_SOURCE=file:/nonexistent/pin \
+		P11ACME_PIN_SOURCE=file:/nonexistent/pin ${HOST_ENV:-} \
 		$P11ACME --server "$TH_SERVER" --ca-bundle "$T/ca.pem" --config-dir "$home/etc" \
-		--signer "$signer" "$@"
+		${signer:+--signer "$signer"} "$@"
 }
 int1() { host "$U1" "unix:$LSOCK" "$@"; }
 int1_bridge() { host "$U1" "exec:${SSH_BRIDGE[*]}" "$@"; }
 int2() { host "$U2" "unix:$SOCK" "$@"; }
 stranger() { host "$U3" "unix:$SOCK" "$@"; }
+# int2 with the service named by P11ACME_SIGNER alone
+int2_env() { HOST_ENV="P11ACME_SIGNER=unix:$SOCK" host "$U2" "" "$@"; }
 
 # audit_count USER OP DECISION [NAME]: audit lines with these fields (NAME in names)
 audit_count() {
@@ -229,8 +231,8 @@ pebble_none "$before" 'POST /chalZ/' "a challenge answer during --reuse-only"
 th_verify_cert "$H2/etc/live/$N2-reuse/fullchain.pem" "$N2"
 audit_has "$U2" new-order allow "$N2"
 # the two hosts share the account, each with its own certificate key
-[ "$(int2 account show 2>/dev/null | sed -n 's/^url: //p')" = "$ACCOUNT" ] ||
-	th_fail "int2 sees another account"
+[ "$(int2_env account show 2>/dev/null | sed -n 's/^url: //p')" = "$ACCOUNT" ] ||
+	th_fail "int2 (P11ACME_SIGNER) sees another account"
 [ "$(int1 account show 2>/dev/null | sed -n 's/^url: //p')" = "$ACCOUNT" ] ||
 	th_fail "int1 sees another account"
 
