@@ -10,7 +10,8 @@
 #  2. JWS per second through the service against direct signing in one process (and
 #     against the local signer child), tests/bench/svc_bench.c; goal: >= 80% of direct.
 # Environment: BENCH_SVC_N=100 renewals per mode and level, BENCH_FLEET_CONC="1 4 8",
-# BENCH_SVC_ROUNDS=5 BENCH_SVC_SECS=1 for svc_bench, BENCH_OUT=bench/results.
+# BENCH_SVC_ROUNDS=5 BENCH_SVC_SECS=1 for svc_bench, BENCH_SVC_FLEET=0 to measure the
+# signatures only, BENCH_OUT=bench/results.
 # Output: $BENCH_OUT/service-fleet.csv, service-fleet-runs.csv, service-sig.txt,
 # service-env.txt (date, CPUs, load average at start and end).
 . "$(dirname "$0")/../lib/harness.sh"
@@ -61,7 +62,7 @@ serve_start() {
 # ---------------------------------------------------------------- 2. JWS/s (first: no Pebble load)
 serve_start https://ca.test/dir "$T/sig.sock"
 "$T/bin/svc_bench" -m "$TH_MODULE" -p "file:$TH_PIN_FILE" -r "${BENCH_SVC_ROUNDS:-5}" \
-	-s "${BENCH_SVC_SECS:-1}" -S "unix:$T/sig.sock" "$TH_KEY" >"$T/sig.txt" ||
+	-s "${BENCH_SVC_SECS:-1}" -P "$SERVE_PID" -S "unix:$T/sig.sock" "$TH_KEY" >"$T/sig.txt" ||
 	th_fail "svc_bench failed"
 kill "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null || true
@@ -70,6 +71,11 @@ cp "$T/sig.txt" "$OUT/service-sig.txt"
 sed 's/^/# /' "$T/sig.txt" >&2
 
 # ---------------------------------------------------------------- 1. renewals/s
+if [ "${BENCH_SVC_FLEET:-1}" = 0 ]; then
+	printf 'loadavg at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$ENV_TXT"
+	th_log "renewals skipped (BENCH_SVC_FLEET=0); results: $OUT/service-sig.txt"
+	exit 0
+fi
 serve_start "$TH_SERVER" "$T/svc.sock"
 # the command line of one renewal, quoted for the job script (the key URI has a ';')
 local_cmd() { # DIR NAME

@@ -3,7 +3,8 @@
  * its unix socket) against direct signing in this process and against the local signer
  * child that every p11acme run forks, with the same token key, in alternating rounds.
  *
- *   svc_bench [-m MODULE] [-p PIN_SOURCE] [-r ROUNDS] [-s SECONDS] -S unix:PATH KEY
+ *   svc_bench [-m MODULE] [-p PIN_SOURCE] [-r ROUNDS] [-s SECONDS] [-P SERVICE_PID]
+ *             -S unix:PATH KEY
  *
  * The request is what every renewal sends first: a newOrder payload for a name the
  * service's policy allows, signed with kid at a URL on the service's CA (start the
@@ -12,15 +13,22 @@
  * child; direct signing is jws_acme() with the key opened in this process.
  * Each round measures service, local child and direct back to back; the medians of the
  * rates and of the per-round ratios are printed (machine drift cancels in a ratio).
+ * CPU per JWS: the CPU time (utime + stime from /proc) of every process on the path,
+ * this one and its children (the local signer child), plus with -P the service and its
+ * children (its key child), divided by the JWS signed. On a loaded machine the rates
+ * measure waits for a CPU at each process boundary; the CPU cost does not.
  */
 #include "signer/internal.h"
 #include "tokens/tokens.h"
 #include "common/common.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAXR 64
 #define URL "https://ca.test/order-plz"
@@ -49,6 +57,54 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* CPU seconds (user + system) of process pid and, recursively, of its children. */
+static double tree_cpu(long pid, int depth)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	double sum = 0;
+	long child;
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		/* after the ")" of comm: state ppid pgrp session tty tpgid flags minflt cminflt
+		 * majflt cmajflt utime stime */
+		if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+			sum = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		fclose(f);
+	}
+	if (depth > 4)
+		return sum;
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return sum;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(buf, sizeof(buf), "/proc/%ld/task/%s/children", pid, e->d_name);
+		if ((f = fopen(buf, "r")) == NULL)
+			continue;
+		while (fscanf(f, "%ld", &child) == 1)
+			sum += tree_cpu(child, depth + 1);
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+static long service_pid;
+
+static double path_cpu(void)
+{
+	return tree_cpu((long)getpid(), 0) + (service_pid > 0 ? tree_cpu(service_pid, 0) : 0);
+}
+
+static long last_n; /* JWS signed by the last *_rate() call */
+
 static double signer_rate(struct signer *s, double secs)
 {
 	char *jws = NULL, nonce[32];
@@ -62,6 +118,7 @@ static double signer_rate(struct signer *s, double secs)
 		free(jws);
 		n++;
 	} while ((t = now() - t0) < secs);
+	last_n = n;
 	return (double)n / t;
 }
 
@@ -78,6 +135,7 @@ static double direct_rate(EVP_PKEY *pk, const char *alg, const cJSON *jwk, doubl
 		free(jws);
 		n++;
 	} while ((t = now() - t0) < secs);
+	last_n = n;
 	return (double)n / t;
 }
 
@@ -97,10 +155,12 @@ static int parse_args(int argc, char **argv, struct signer_config *cfg, const ch
 			*secs = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "-S") == 0)
 			*remote = argv[i + 1];
+		else if (strcmp(argv[i], "-P") == 0)
+			service_pid = atol(argv[i + 1]);
 	}
 	if (i + 1 != argc || *remote == NULL || *rounds < 1 || *rounds > MAXR || *secs <= 0) {
 		fprintf(stderr, "usage: svc_bench [-m MODULE] [-p PIN] [-r ROUNDS] [-s SECONDS] "
-				"-S unix:PATH KEY\n");
+				"[-P SERVICE_PID] -S unix:PATH KEY\n");
 		return -1;
 	}
 	cfg->key_uri = argv[i];
@@ -126,6 +186,21 @@ static void report(const char *alg, int rounds, double secs, double *vr, double 
 	printf("local/direct, median of the rounds' ratios: %.1f%%\n", 100 * median(rl, rounds));
 }
 
+/* CPU per JWS of each path (with -P: the service's processes counted too). */
+static void report_cpu(int rounds, double *vc, double *lc, double *dc)
+{
+	double rv[MAXR];
+	int i;
+
+	for (i = 0; i < rounds; i++)
+		rv[i] = vc[i] > 0 ? dc[i] / vc[i] : 0;
+	printf("CPU per JWS%s: service %.0f us, local %.0f us, direct %.0f us\n",
+	       service_pid > 0 ? "" : " (service processes not counted: no -P)",
+	       1e6 * median(vc, rounds), 1e6 * median(lc, rounds), 1e6 * median(dc, rounds));
+	printf("direct/service CPU per JWS, median of the rounds' ratios: %.1f%%\n",
+	       100 * median(rv, rounds));
+}
+
 int main(int argc, char **argv)
 {
 	struct signer_config cfg, rcfg;
@@ -135,7 +210,7 @@ int main(int argc, char **argv)
 	EVP_PKEY *pk = NULL;
 	cJSON *jwk = NULL;
 	const char *alg, *remote = NULL;
-	double vr[MAXR], lr[MAXR], dr[MAXR], secs = 1;
+	double vr[MAXR], lr[MAXR], dr[MAXR], vc[MAXR], lc[MAXR], dc[MAXR], secs = 1, c0, c1;
 	int i, rounds = 5, rc = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -157,11 +232,22 @@ int main(int argc, char **argv)
 	signer_rate(svc, secs / 4); /* warm-up */
 	signer_rate(loc, secs / 4);
 	direct_rate(pk, alg, jwk, secs / 4);
-	for (i = 0; i < rounds; i++)
-		if ((vr[i] = signer_rate(svc, secs)) < 0 || (lr[i] = signer_rate(loc, secs)) < 0 ||
-		    (dr[i] = direct_rate(pk, alg, jwk, secs)) < 0)
+	for (i = 0; i < rounds; i++) {
+		c0 = path_cpu();
+		if ((vr[i] = signer_rate(svc, secs)) < 0)
 			goto out;
+		c1 = path_cpu();
+		vc[i] = (c1 - c0) / (double)last_n;
+		if ((lr[i] = signer_rate(loc, secs)) < 0)
+			goto out;
+		c0 = path_cpu();
+		lc[i] = (c0 - c1) / (double)last_n;
+		if ((dr[i] = direct_rate(pk, alg, jwk, secs)) < 0)
+			goto out;
+		dc[i] = (path_cpu() - c0) / (double)last_n;
+	}
 	report(alg, rounds, secs, vr, lr, dr);
+	report_cpu(rounds, vc, lc, dc);
 	rc = 0;
 out:
 	if (rc != 0)
