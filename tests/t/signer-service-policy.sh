@@ -85,13 +85,18 @@ grep -q "listening on $SOCK (account key ES256, thumbprint " "$T/service.log" ||
 
 # A client: another user, its own config dir, no module, no token, no PIN. The
 # bogus module and PIN source prove that nothing of them is used.
+# In the valgrind suite the service always runs under valgrind, and so do the clients
+# of vclient (an issuance, a refusal, the exec: bridge); the many other client runs
+# would only make the test too slow for its time limit.
+CLIENT_BIN="$TH_BUILD/p11acme"
 client() {
 	local u=$1
 	shift
 	su_run "$u" env P11ACME_MODULE=/nonexistent/module.so P11ACME_PIN_SOURCE=file:/nonexistent \
-		$P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --ca-bundle "$T/ca.pem" \
+		$CLIENT_BIN ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --ca-bundle "$T/ca.pem" \
 		--signer "unix:$SOCK" --config-dir "$T/etc-$u" "$@"
 }
+vclient() { CLIENT_BIN="$P11ACME" client "$@"; }
 for u in "$INT" "$ADM" "$NOBODY" "$SUR"; do su_dir "$u" "$T/etc-$u"; done
 expect_denied() {   # expect_denied MESSAGE CMD...
 	local msg=$1
@@ -109,14 +114,14 @@ TP=$(client "$INT" account thumbprint) || th_fail "thumbprint through the servic
 [ "$(th_p11acme account thumbprint)" = "$TP" ] || th_fail "the service's thumbprint differs"
 
 # ---- the surrogate's stateless http-01 responder, its thumbprint from the service
-su_run "$SUR" $P11ACME --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
+su_run "$SUR" "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
 	2>"$T/http01.log" &
 H01=$!
 th_track $H01
 th_wait_port 127.0.0.1 "$TH_HTTP_PORT" 20 $H01 "$T/http01.log"
 
 # ---- the internal host's own name: stateless http-01, then reuse
-client "$INT" issue -d int.example.com --stateless >/dev/null 2>"$T/issue.err" ||
+vclient "$INT" issue -d int.example.com --stateless >/dev/null 2>"$T/issue.err" ||
 	th_fail "internal issue failed: $(cat "$T/issue.err")"
 th_verify_cert "$T/etc-$INT/live/int.example.com/fullchain.pem" int.example.com
 conf=$T/etc-$INT/renewal/int.example.com.conf
@@ -129,10 +134,25 @@ client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null || th_fail "r
 client "$INT" renew --force --cert-name int.example.com >/dev/null 2>"$T/renew.err" ||
 	th_fail "renew through the recorded signer failed: $(cat "$T/renew.err")"
 
+# ---- the same through --signer exec: and the signer connect bridge (the SSH forced
+# command's two ends, here without ssh): the bridge runs as the client's user
+su_run "$INT" $P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --ca-bundle "$T/ca.pem" \
+	--signer "exec:$P11ACME signer connect --socket $SOCK" --config-dir "$T/etc-$INT" \
+	issue -d x.int.example.org --stateless >/dev/null 2>"$T/exec.err" ||
+	th_fail "issue through exec: failed: $(cat "$T/exec.err")"
+th_verify_cert "$T/etc-$INT/live/x.int.example.org/fullchain.pem" x.int.example.org
+grep -qx "signer = exec:$P11ACME signer connect --socket $SOCK" \
+	"$T/etc-$INT/renewal/x.int.example.org.conf" || th_fail "renewal conf lacks the exec: signer"
+th_expect_exit 1 su_run "$INT" $P11ACME --signer "exec:$P11ACME signer connect --socket $T/nosuch" \
+	--config-dir "$T/etc-$INT" account thumbprint
+grep -q "signer: unix:$T/nosuch: connect: No such file or directory" "$T/out" ||
+	th_fail "bridge without a service: $(cat "$T/out")"
+th_expect_exit 1 client "$INT" --signer "unix:$T/nosuch" account thumbprint
+
 # ---- outside the policy: refused before anything reaches Pebble
 before=$(th_pebble_requests)
 expect_denied "user $INT may not order www.example.com" \
-	client "$INT" issue -d www.example.com --stateless
+	vclient "$INT" issue -d www.example.com --stateless
 expect_denied "user $INT may not order int.example.org" \
 	client "$INT" issue -d int.example.com -d int.example.org --stateless
 expect_denied "user $INT may not deactivate the account or an authorization" \
