@@ -17,7 +17,9 @@
 # host's certificate; a user the policy does not name is refused at connect. The admin
 # rolls the account over and deactivates it. No internal-host process opens a PKCS#11
 # module, a token file or a PIN file (strace of every one; P11ACME_MODULE and
-# P11ACME_PIN_SOURCE point at nonexistent paths).
+# P11ACME_PIN_SOURCE point at nonexistent paths). The two authorized_keys lines give
+# nothing else (the forwarding key runs no command, the bridge key forwards nothing),
+# SIGHUP re-reads the policy, and one host names the service by P11ACME_SIGNER alone.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$TH_ROOT/tests/lib/netns.sh"
 . "$TH_ROOT/tests/lib/sshd.sh"
@@ -138,6 +140,14 @@ until [ -S "$LSOCK" ]; do
 	sleep 0.1
 done
 [ "$(stat -c '%a %U' "$LSOCK")" = "600 $U1" ] || th_fail "forwarded socket: $(stat -c '%a %U' "$LSOCK")"
+# the two documented authorized_keys lines give nothing else: the forwarding key runs
+# no command (its forced /bin/false), the bridge key forwards nothing
+ssh_as_u1() { ip netns exec "$NN_INT" setpriv --reuid="$U1" --regid="$U1" --init-groups \
+	env -i HOME="$H1" PATH=/usr/bin:/bin "$@"; }
+rc=0
+ssh_as_u1 "${SSH_FWD[@]}" id >"$T/fwd-cmd.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && ! grep -q 'uid=' "$T/fwd-cmd.out" ||
+	th_fail "the forwarding key ran a command (exit $rc): $(cat "$T/fwd-cmd.out")"
 
 # host USER SIGNER ARGS...: p11acme as USER in the internal namespace, under strace
 # (every open of the process and its children), with a module and a PIN source in the
@@ -160,6 +170,24 @@ int2() { host "$U2" "unix:$SOCK" "$@"; }
 stranger() { host "$U3" "unix:$SOCK" "$@"; }
 # int2 with the service named by P11ACME_SIGNER alone
 int2_env() { HOST_ENV="P11ACME_SIGNER=unix:$SOCK" host "$U2" "" "$@"; }
+
+# ... and the bridge key forwards nothing: ssh makes the local socket, sshd refuses the
+# channel when a client connects through it
+nn_bg "$NN_INT" "$T/bridge-fwd.log" setpriv --reuid="$U1" --regid="$U1" --init-groups \
+	env -i HOME="$H1" PATH=/usr/bin:/bin "${SSH_BRIDGE[@]}" -N -L "$H1/other.sock:$SOCK"
+BFWD_PID=$NN_PID
+n=0
+until [ -S "$H1/other.sock" ]; do
+	kill -0 "$BFWD_PID" 2>/dev/null || break
+	n=$((n + 1))
+	[ $n -gt 100 ] && th_fail "ssh -L with the bridge key made no local socket"
+	sleep 0.1
+done
+[ -S "$H1/other.sock" ] || th_fail "ssh -L with the bridge key: $(cat "$T/bridge-fwd.log")"
+nn_expect_exit 1 "$T/bridge-fwd.out" host "$U1" "unix:$H1/other.sock" account thumbprint
+grep -q "refused streamlocal port forward: .* target $SOCK" "$SSH_DIR/sshd.log" ||
+	th_fail "sshd did not refuse the bridge key's forward: $(tail -n 5 "$SSH_DIR/sshd.log")"
+nn_stop "$BFWD_PID" || true
 
 # audit_count USER OP DECISION [NAME]: audit lines with these fields (NAME in names)
 audit_count() {
