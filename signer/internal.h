@@ -90,6 +90,12 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen);
  * WIRE_MAX_FRAME (the kernel has dropped the rest). */
 int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len);
 
+/* How long wire_recv polls before it blocks (default 300 us; 0: block at once). A
+ * short-lived client waiting on its own signer child gains by the spin; a long-lived
+ * service on a busy host loses by it (docs/BENCHMARKS.md), so signer serve sets 0 for
+ * itself and, by inheritance, for its key child. */
+void wire_set_spin(long ns);
+
 /* Encode and send a response: OK with fields, or an error status. */
 int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields);
 int wire_send_err(int fd, int status);

@@ -590,6 +590,9 @@ static int svc_start_child(struct svc *sv, const struct signer_config *cfg)
 	char *tp = NULL;
 	int rc, k;
 
+	/* Block at once on the key child's socket, here and (inherited) in the child: a
+	 * long-lived service must not burn the CPU its key child needs. */
+	wire_set_spin(0);
 	kc.relogin = 1;
 	kc.remote = NULL;
 	kc.cert_key_uri = NULL;   /* clients make their own certificate keys */

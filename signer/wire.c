@@ -160,6 +160,13 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen)
  */
 #define WIRE_SPIN_NS 300000L
 
+static long spin_ns = WIRE_SPIN_NS;
+
+void wire_set_spin(long ns)
+{
+	spin_ns = ns;
+}
+
 static long elapsed_ns(const struct timespec *t0)
 {
 	struct timespec t;
@@ -175,10 +182,12 @@ static ssize_t recv_spin_then_block(int fd, struct msghdr *mh)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
+		if (spin_ns <= 0)
+			break;
 		n = recvmsg(fd, mh, MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			return n;
-	} while (elapsed_ns(&t0) < WIRE_SPIN_NS);
+	} while (elapsed_ns(&t0) < spin_ns);
 	do
 		n = recvmsg(fd, mh, 0);
 	while (n < 0 && errno == EINTR);
