@@ -101,6 +101,7 @@ install: $(BUILD)/p11acme
 	    sed 's|/usr/local/bin/|$(BINDIR)/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#scripts/} && \
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#scripts/} || exit 1; done; fi
 	for f in scripts/*.cron; do [ -f $$f ] && install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/ || true; done
+	install -m 0644 scripts/p11acme-tpm.conf $(DESTDIR)$(SHAREDIR)/p11acme-tpm.conf
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/p11acme
 	install -d $(DESTDIR)$(SYSCONFDIR)/default
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/p11acme ] || \

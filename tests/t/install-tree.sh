@@ -26,6 +26,7 @@ expect 644 /usr/share/man/man1/p11acme-renew.1
 expect 644 /usr/lib/systemd/system/p11acme-renew.service
 expect 644 /usr/lib/systemd/system/p11acme-renew.timer
 expect 644 /usr/share/p11acme/p11acme-renew.cron
+expect 644 /usr/share/p11acme/p11acme-tpm.conf
 grep -qx 'ExecStart=/usr/bin/p11acme --pin-source file:${CREDENTIALS_DIRECTORY}/pin renew --all' \
 	"$D/usr/lib/systemd/system/p11acme-renew.service" || th_fail "ExecStart not under PREFIX"
 # nothing outside PREFIX but the config dir (0700) and the example defaults (0600)
