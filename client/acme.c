@@ -72,6 +72,8 @@ static int acme_url_check(const struct acme *a, const char *url)
 
 /* ---- setup ---- */
 
+static int nonce_fetch(struct acme *a);
+
 /* 1 when every URL of the directory is on the directory's own host: the checks
  * each request makes later (acme_url_check), made up front for the cache. */
 static int directory_all_same_origin(const struct acme_directory *d, const char *server)
@@ -184,17 +186,33 @@ static const char *dir_refresh(struct acme *a, const char *url)
 	return now != NULL && strcmp(now, *old) != 0 ? now : NULL;
 }
 
-int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
+int acme_open_net(struct acme *a, const struct globals *g)
 {
 	memset(a, 0, sizeof(*a));
 	a->g = g;
-	a->signer = signer;
 	a->deadline = time(NULL) + (g->timeout > 0 ? g->timeout : 90);
 	if ((a->http = http_new(g->ca_bundle, a->deadline)) == NULL)
 		return -1;
+	if (acme_directory_obtain(a->http, g, &a->dir, &a->dir_cached, &a->nonce) != 0)
+		return -1;
+	/* The first POST needs a nonce anyway; asking now opens the connection (TCP,
+	 * TLS) while the signer is still opening the token. */
+	return a->nonce != NULL ? 0 : nonce_fetch(a);
+}
+
+int acme_open_key(struct acme *a, struct signer *signer)
+{
+	a->signer = signer;
 	if (signer_thumbprint(signer, SIGNER_KEY_ACCOUNT, &a->thumbprint) != SIGNER_OK)
 		return -1;
-	return acme_directory_obtain(a->http, g, &a->dir, &a->dir_cached, &a->nonce);
+	return 0;
+}
+
+int acme_open(struct acme *a, const struct globals *g, struct signer *signer)
+{
+	if (acme_open_net(a, g) != 0)
+		return -1;
+	return acme_open_key(a, signer);
 }
 
 void acme_close(struct acme *a)

@@ -40,6 +40,14 @@ struct acme {
 int acme_open(struct acme *a, const struct globals *g, struct signer *signer);
 void acme_close(struct acme *a);
 
+/* acme_open in two halves. acme_open_net needs no signer: HTTP client, directory,
+ * and a nonce (HEAD newNonce unless the directory fetch brought one), so that the
+ * TLS connection is open before the first signature is needed. acme_open_key then
+ * sets the signer and asks it for the thumbprint (waiting until it is ready). On
+ * failure, acme_close what was opened. */
+int acme_open_net(struct acme *a, const struct globals *g);
+int acme_open_key(struct acme *a, struct signer *signer);
+
 /* g->server's directory into *dir without a signer: from the cache when less than a
  * day old (*cached = 1), else from the CA through h, then cached (*cached = 0). A
  * Replay-Nonce from the CA goes to *nonce when nonce is not NULL and *nonce empty.

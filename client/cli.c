@@ -35,13 +35,22 @@ struct signer_config cli_signer_config(const struct globals *g)
 	return cfg;
 }
 
+/* A signer status as an exit status; a failed signer is stopped (*s = NULL). */
+static int signer_exit(int rc, struct signer **s)
+{
+	if (rc == SIGNER_OK)
+		return EXIT_OK;
+	signer_stop(*s);
+	*s = NULL;
+	return rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN ? EXIT_USAGE : EXIT_FAIL;
+}
+
 /* --signer: a signer service holds the keys; nothing here loads a module or reads
  * a PIN. The rollover target and certificate keys live there or nowhere. */
 static int cli_remote_signer(const struct globals *g, const char *new_key_uri,
 			     const char *cert_key_uri, struct signer **out)
 {
 	struct signer_config cfg = { 0 };
-	int rc;
 
 	if (new_key_uri != NULL) {
 		log_error("--new-key: with --signer the new key is the signer service's "
@@ -56,19 +65,15 @@ static int cli_remote_signer(const struct globals *g, const char *new_key_uri,
 	if (g->key_uri != NULL || g->module != NULL || g->pin_source != NULL)
 		log_warn("--signer is given: --key, --module and --pin-source are not used");
 	cfg.remote = g->signer;
-	rc = signer_start(&cfg, out);
-	if (rc == SIGNER_OK)
-		return EXIT_OK;
-	signer_stop(*out);
-	*out = NULL;
-	return rc == SIGNER_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+	return signer_exit(signer_spawn(&cfg, out), out);
 }
 
-int cli_signer_start(const struct globals *g, const char *new_key_uri,
-		     const char *cert_key_uri, struct signer **out)
+/* Start the signer for these keys (fork it, or connect to the service) without
+ * waiting for it to be ready (signer_spawn). */
+static int cli_signer_spawn(const struct globals *g, const char *new_key_uri,
+			    const char *cert_key_uri, struct signer **out)
 {
 	struct signer_config cfg = cli_signer_config(g);
-	int rc;
 
 	*out = NULL;
 	if (g->signer != NULL)
@@ -79,25 +84,35 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 	}
 	cfg.new_key_uri = new_key_uri;
 	cfg.cert_key_uri = cert_key_uri;
-	rc = signer_start(&cfg, out);
-	if (rc == SIGNER_OK)
-		return EXIT_OK;
-	signer_stop(*out);
-	*out = NULL;
-	return rc == SIGNER_ERR_CONFIG || rc == SIGNER_ERR_PIN ? EXIT_USAGE : EXIT_FAIL;
+	return signer_exit(signer_spawn(&cfg, out), out);
+}
+
+int cli_signer_start(const struct globals *g, const char *new_key_uri,
+		     const char *cert_key_uri, struct signer **out)
+{
+	int rc = cli_signer_spawn(g, new_key_uri, cert_key_uri, out);
+
+	return rc != EXIT_OK ? rc : signer_exit(signer_ready(*out), out);
 }
 
 int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,
 		struct signer **signer, struct acme *a, int need_account)
 {
-	int rc;
+	int rc, net;
 
 	memset(a, 0, sizeof(*a));
 	log_debug("bounds: %d s for the issuance (--timeout), %d s for each hook run "
 		  "(--hook-timeout)", g->timeout, g->hook_timeout);
-	if ((rc = cli_signer_start(g, new_key_uri, cert_key_uri, signer)) != EXIT_OK)
+	if ((rc = cli_signer_spawn(g, new_key_uri, cert_key_uri, signer)) != EXIT_OK)
 		return rc;
-	if (acme_open(a, g, *signer) != 0)
+	/* While the signer loads the module, logs in and finds the key: the directory
+	 * (cached) and a nonce, which opens the TLS connection. The first signature
+	 * waits for the signer, not the first byte. A signer error is reported first
+	 * (a bad key URI is a usage error even when the CA cannot be reached). */
+	net = acme_open_net(a, g);
+	if ((rc = signer_exit(signer_ready(*signer), signer)) != EXIT_OK)
+		return rc;
+	if (net != 0 || acme_open_key(a, *signer) != 0)
 		return EXIT_FAIL;
 	if (need_account && acme_account_find(a) != 0)
 		return EXIT_FAIL;

@@ -645,10 +645,13 @@ out:
 	return rc;
 }
 
+/* The commit step. Nothing after the download signs, so the signer is closed
+ * first: it logs out and exits while the set is written (fsync), not after. */
 static int issue_commit_traced(struct issue *is)
 {
 	int rc;
 
+	signer_close(is->signer);
 	trace("commit");
 	rc = issue_commit(is);
 	trace("committed");

@@ -26,6 +26,8 @@ struct signer {
 	int fd;
 	pid_t pid;                    /* the child, an exec: command, or -1 (unix:) */
 	int stream;                   /* a signer service: frames over a byte stream */
+	int ready;                    /* the ready message was read (signer_ready) */
+	int ready_rc;                 /* and what it said: SIGNER_OK or an error */
 	char alg[SIGNER_KEY__MAX][8];           /* "" when the slot has no key */
 	unsigned char buf[WIRE_MAX_FRAME + 1];
 };
@@ -308,8 +310,8 @@ static int key_request(struct signer *s, uint8_t op, enum signer_key key, char *
 	int rc;
 
 	*out = NULL;
-	if (s == NULL)
-		return SIGNER_ERR;
+	if ((rc = signer_ready(s)) != SIGNER_OK)
+		return rc;
 	rc = rt(s, op, &f, 1, &resp);
 	return resp_string(rc, &resp, out);
 }
@@ -327,12 +329,10 @@ int signer_pin_refused(void)
 	return pin_refused;
 }
 
-int signer_start(const struct signer_config *cfg, struct signer **out)
+int signer_spawn(const struct signer_config *cfg, struct signer **out)
 {
 	struct signer *s = NULL;
-	struct wire_msg resp;
-	size_t i;
-	int rc = SIGNER_ERR;
+	int rc;
 
 	*out = NULL;
 	if (cfg == NULL || (cfg->key_uri == NULL && cfg->account_key_file == NULL &&
@@ -352,28 +352,67 @@ int signer_start(const struct signer_config *cfg, struct signer **out)
 	s->pid = -1;
 	if (cfg->remote != NULL) {
 		s->stream = 1;
-		if ((rc = signer_remote_open(cfg->remote, &s->fd, &s->pid)) != SIGNER_OK)
-			goto out;
-		rc = SIGNER_ERR;
+		if ((rc = signer_remote_open(cfg->remote, &s->fd, &s->pid)) != SIGNER_OK) {
+			signer_stop(s);
+			return rc;
+		}
 	} else if (signer_fork(cfg, signer_child_main, NULL, &s->fd, &s->pid) < 0) {
-		goto out;
+		signer_stop(s);
+		return SIGNER_ERR;
 	}
+	*out = s;
+	return SIGNER_OK;
+}
+
+/* Read the ready message (the child's, or the service's): the algorithm of each key
+ * slot, or its error. */
+static int ready_read(struct signer *s)
+{
+	struct wire_msg resp;
+	size_t i;
+	int rc;
+
 	if ((rc = rt(s, 0, NULL, 0, &resp)) != SIGNER_OK)
-		goto out;
+		return rc;
 	if (resp.nfields != SIGNER_KEY__MAX) {
 		log_error("signer: malformed ready message");
-		rc = SIGNER_ERR;
-		goto out;
+		return SIGNER_ERR;
 	}
 	for (i = 0; i < SIGNER_KEY__MAX; i++)
 		if (resp.f[i].len < sizeof(s->alg[i]))
 			memcpy(s->alg[i], resp.f[i].p, resp.f[i].len);
 	trace("signer-ready");
-	*out = s;
-	s = NULL;
-out:
-	signer_stop(s);
+	return SIGNER_OK;
+}
+
+int signer_ready(struct signer *s)
+{
+	if (s == NULL)
+		return SIGNER_ERR;
+	if (!s->ready) {
+		s->ready_rc = ready_read(s);
+		s->ready = 1;
+	}
+	return s->ready_rc;
+}
+
+int signer_start(const struct signer_config *cfg, struct signer **out)
+{
+	int rc = signer_spawn(cfg, out);
+
+	if (rc == SIGNER_OK && (rc = signer_ready(*out)) != SIGNER_OK) {
+		signer_stop(*out);
+		*out = NULL;
+	}
 	return rc;
+}
+
+void signer_close(struct signer *s)
+{
+	if (s != NULL && s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
 }
 
 void signer_stop(struct signer *s)
@@ -391,7 +430,7 @@ const char *signer_alg(struct signer *s, enum signer_key key)
 	static const char *const algs[] = { "ES256", "ES384", "RS256" };
 	size_t i;
 
-	if (s == NULL || (unsigned)key >= SIGNER_KEY__MAX)
+	if (s == NULL || (unsigned)key >= SIGNER_KEY__MAX || signer_ready(s) != SIGNER_OK)
 		return NULL;
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
 		if (strcmp(s->alg[key], algs[i]) == 0)
@@ -421,6 +460,8 @@ int signer_sign(struct signer *s, const char *url, const char *nonce, const char
 		log_error("signer: sign: missing url or nonce");
 		return SIGNER_ERR;
 	}
+	if ((rc = signer_ready(s)) != SIGNER_OK)
+		return rc;
 	field_str(&f[0], url);
 	field_str(&f[1], nonce);
 	field_str(&f[2], payload != NULL ? payload : "");
@@ -444,6 +485,8 @@ int signer_keychange(struct signer *s, const char *url, const char *account_url,
 		log_error("signer: keychange: missing url or account url");
 		return SIGNER_ERR;
 	}
+	if ((rc = signer_ready(s)) != SIGNER_OK)
+		return rc;
 	field_str(&f[0], url);
 	field_str(&f[1], account_url);
 	rc = rt(s, WIRE_OP_KEYCHANGE, f, 2, &resp);
@@ -464,6 +507,8 @@ int signer_csr(struct signer *s, const char *const *names, size_t n_names,
 		log_error("signer: a CSR needs 1 to %d names", WIRE_MAX_FIELDS);
 		return SIGNER_ERR;
 	}
+	if ((rc = signer_ready(s)) != SIGNER_OK)
+		return rc;
 	for (i = 0; i < n_names; i++)
 		field_str(&f[i], names[i]);
 	if ((rc = rt(s, WIRE_OP_CSR, f, n_names, &resp)) != SIGNER_OK)

@@ -68,6 +68,18 @@ int signer_start(const struct signer_config *cfg, struct signer **out);
  * a login: one refused PIN stops every later login in the run (renew --all). */
 int signer_pin_refused(void);
 
+/* signer_start in two halves, so that the caller can work (connect to the CA) while
+ * the child opens the token: signer_spawn forks and returns at once; signer_ready
+ * waits for the child's ready message and returns what it said (SIGNER_ERR_CONFIG
+ * for a bad URI or key, ...), the same on every later call. Every request below
+ * waits for readiness itself. After a failed signer_ready, signer_stop the handle. */
+int signer_spawn(const struct signer_config *cfg, struct signer **out);
+int signer_ready(struct signer *s);
+
+/* No more requests: close the socket, so that the child logs out and exits while the
+ * caller goes on (signer_stop then only reaps it). Later requests fail. NULL is fine. */
+void signer_close(struct signer *s);
+
 /* Close the socket and reap the child (it exits at EOF; SIGKILL after 5 s). NULL is
  * fine. The child also dies (SIGKILL) when the thread that called signer_start exits. */
 void signer_stop(struct signer *s);

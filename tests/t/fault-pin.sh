@@ -3,8 +3,9 @@
 # - a wrong PIN: exactly one failed C_Login (counted with OpenSC's pkcs11-spy
 #   between p11acme and SoftHSM), the token's "user PIN count low" flag set after
 #   it (SoftHSM's visible state of a failed login), and a message that
-#   says the PIN is wrong; the PIN itself is in no message; nothing is sent to
-#   the CA (no JWS can be made); exit 2 (fix the PIN: a configuration error);
+#   says the PIN is wrong; the PIN itself is in no message; no POST reaches the
+#   CA (no JWS can be made; the HEAD newNonce sent while the token opens carries
+#   nothing of the account); exit 2 (fix the PIN: a configuration error);
 # - a token that is not there: a message naming the token's label;
 # - a key that is not there: a message naming the key's label;
 # - a module that is not there: a message naming the module's path.
@@ -22,7 +23,7 @@ run() {
 pkcs11-tool --module "$TH_MODULE" -T | grep -q 'user PIN count low' &&
 	th_fail "the fixture token already reports a failed login"
 printf '9876\n' >"$T/pin-wrong"
-reqs=$(th_pebble_requests)
+posts=$(grep -c 'POST /.* -> calling handler()' "$TH_PEBBLE_LOG" || true)
 [ -f "$SPY" ] || th_fail "pkcs11-spy not found at $SPY (package opensc)"
 PKCS11SPY=$TH_MODULE PKCS11SPY_OUTPUT="$T/spy.log" th_expect_exit 2 \
 	run --key "$TH_KEY" --module "$SPY" --pin-source "file:$T/pin-wrong"
@@ -36,7 +37,8 @@ bad=$(grep -A 20 'C_Login' "$T/spy.log" | grep -c 'CKR_PIN_INCORRECT' || true)
 [ "$bad" = 1 ] || th_fail "expected one CKR_PIN_INCORRECT in the spy log, got $bad"
 pkcs11-tool --module "$TH_MODULE" -T | grep -q 'user PIN count low' ||
 	th_fail "the token does not show the failed login"
-[ "$(th_pebble_requests)" = "$reqs" ] || th_log "NOTE: the CA was contacted before the token was opened"
+[ "$(grep -c 'POST /.* -> calling handler()' "$TH_PEBBLE_LOG" || true)" = "$posts" ] ||
+	th_fail "a POST reached the CA although the token could not be opened"
 
 # a good PIN afterwards works (and resets SoftHSM's count)
 th_expect_exit 0 th_p11acme account register --agree-tos --email admin@pin.test
