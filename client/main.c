@@ -248,16 +248,24 @@ static int dispatch(const struct globals *g, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
-/* The trace's last line: exit status and the peak RSS of this process and of its
- * children (the signer, reaped by now), for the bench's distance to the floor. */
+static long long cpu_us(const struct rusage *r)
+{
+	return (r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000LL + r->ru_utime.tv_usec +
+	       r->ru_stime.tv_usec;
+}
+
+/* The trace's last line: exit status, and the peak RSS and CPU time of this process
+ * and of its children (the signer, reaped by now), for the bench's distance to the
+ * floor and its split of the CPU. */
 static int trace_exit(int rc)
 {
 	struct rusage self, kids;
 
 	if (trace_on() && getrusage(RUSAGE_SELF, &self) == 0 &&
 	    getrusage(RUSAGE_CHILDREN, &kids) == 0)
-		trace("exit %d maxrss_self_kb=%ld maxrss_children_kb=%ld", rc, self.ru_maxrss,
-		      kids.ru_maxrss);
+		trace("exit %d maxrss_self_kb=%ld maxrss_children_kb=%ld cpu_self_us=%lld "
+		      "cpu_children_us=%lld", rc, self.ru_maxrss, kids.ru_maxrss, cpu_us(&self),
+		      cpu_us(&kids));
 	return rc;
 }
 

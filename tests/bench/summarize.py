@@ -203,11 +203,13 @@ def client_phases(run):
 
 
 def exit_rss(run):
-    """(client peak RSS kB, signer peak RSS kB) from the trace's exit line, or None."""
+    """(client peak RSS kB, signer peak RSS kB, client CPU us, signer CPU us) from the
+    trace's exit line, or None."""
     for _, _, e, d in reversed(run["events"]):
         if e == "exit":
             kv = dict(x.split("=", 1) for x in d.split() if "=" in x)
-            return int(kv.get("maxrss_self_kb", 0)), int(kv.get("maxrss_children_kb", 0))
+            return (int(kv.get("maxrss_self_kb", 0)), int(kv.get("maxrss_children_kb", 0)),
+                    int(kv.get("cpu_self_us", 0)), int(kv.get("cpu_children_us", 0)))
     return None
 
 
@@ -226,6 +228,8 @@ def traces_summary(res, rows):
         if rss:
             d["client_maxrss_kb"] = statistics.median(x[0] for x in rss)
             d["signer_maxrss_kb"] = statistics.median(x[1] for x in rss)
+            d["client_cpu_ms"] = statistics.median(x[2] for x in rss) / 1000
+            d["signer_cpu_ms"] = statistics.median(x[3] for x in rss) / 1000
         if case == "reuse":
             ok.sort(key=lambda r: float(r["wall_s"]))
             med = ok[(len(ok) - 1) // 2]
@@ -253,6 +257,11 @@ def phases_markdown(s):
         if p["what"].startswith("signer process"):
             continue
         tot[p["whose"]] = tot.get(p["whose"], 0) + p["ms"]
+    rd = tr.get("reuse") or {}
+    if rd.get("client_cpu_ms") is not None:
+        L.append("")
+        L.append(f'CPU (user+sys, median over the reuse runs, from the trace\'s exit line): client process '
+                 f'{rd["client_cpu_ms"]:.1f} ms, signer process {rd["signer_cpu_ms"]:.1f} ms.')
     L.append("")
     L.append("Sum by whose time it is: " + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(tot.items(), key=lambda x: -x[1])) + ".")
     return L
