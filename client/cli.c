@@ -65,11 +65,14 @@ static int cli_remote_signer(const struct globals *g, const char *new_key_uri,
 	if (g->key_uri != NULL || g->module != NULL || g->pin_source != NULL)
 		log_warn("--signer is given: --key, --module and --pin-source are not used");
 	cfg.remote = g->signer;
-	return signer_exit(signer_spawn(&cfg, out), out);
+	/* Connected and ready at once: a running service has no token start to overlap,
+	 * and it closes a connection that stays idle (its --idle-timeout) while this
+	 * process would be busy with the CA. */
+	return signer_exit(signer_start(&cfg, out), out);
 }
 
-/* Start the signer for these keys (fork it, or connect to the service) without
- * waiting for it to be ready (signer_spawn). */
+/* Start the signer for these keys: fork it without waiting for it to be ready
+ * (signer_spawn), or connect to the service. */
 static int cli_signer_spawn(const struct globals *g, const char *new_key_uri,
 			    const char *cert_key_uri, struct signer **out)
 {
