@@ -4,6 +4,7 @@
  * signs inside the token through EVP_DigestSign. Nothing here touches PKCS#11.
  */
 #include "signer/internal.h"
+#include "tokens/tokens.h"
 #include "common/common.h"
 
 #include <stdlib.h>
@@ -262,7 +263,7 @@ int jws_check_pair(EVP_PKEY *pk)
 	    EVP_DigestSign(sctx, NULL, &len, msg, sizeof(msg)) != 1 ||
 	    (sig = malloc(len)) == NULL ||
 	    EVP_DigestSign(sctx, sig, &len, msg, sizeof(msg)) != 1) {
-		log_error("signer: the key cannot sign");
+		log_error("signer: the key cannot sign: %s", tok_last_error());
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(vctx, NULL, EVP_sha256(), NULL, pub) != 1 ||

@@ -5,6 +5,7 @@
 #include "tokens/tok_int.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <openssl/err.h>
 
 struct ckr_name {
@@ -131,4 +132,18 @@ unsigned long tok_last_ckr(void)
 		if (ERR_GET_LIB(e) == lib)
 			rv = (unsigned long)ERR_GET_REASON(e);
 	return rv;
+}
+
+const char *tok_last_error(void)
+{
+	return tok_ckr_name(tok_last_ckr());
+}
+
+int tok_rsa_signs_by_decrypt(const struct tok_ctx *c)
+{
+	CK_INFO info;
+
+	if (c->fl == NULL || c->fl->C_GetInfo == NULL || c->fl->C_GetInfo(&info) != CKR_OK)
+		return 0;
+	return memcmp(info.manufacturerID, "tpm2-software", 13) == 0;
 }

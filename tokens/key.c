@@ -187,6 +187,33 @@ static int check_extractable(struct tok_ctx *c, CK_OBJECT_HANDLE h, const PKCS11
 	return TOK_ERR_CONFIG;
 }
 
+/* A key the token will not sign with: say why now, not "cannot sign" later. */
+static int check_can_sign(struct tok_ctx *c, CK_OBJECT_HANDLE h, const PKCS11_KEY *k,
+			  const char *uri)
+{
+	CK_KEY_TYPE kt = 0;
+	CK_ATTRIBUTE a = { CKA_KEY_TYPE, &kt, sizeof(kt) };
+	CK_MECHANISM_INFO mi;
+	CK_MECHANISM_TYPE mech;
+	const char *label = k->label ? k->label : "", *why = NULL;
+
+	if (c->fl->C_GetAttributeValue(c->sess, h, &a, 1) != CKR_OK)
+		return TOK_OK; /* the signature check will tell */
+	mech = kt == CKK_RSA ? CKM_RSA_PKCS : CKM_ECDSA;
+	if (tok_attr_bool(c, h, CKA_SIGN) == 0)
+		why = "it has CKA_SIGN=FALSE";
+	else if (c->fl->C_GetMechanismInfo(c->slot_id, mech, &mi) != CKR_OK || !(mi.flags & CKF_SIGN))
+		why = kt == CKK_RSA ? "the token offers no CKM_RSA_PKCS signing mechanism"
+				    : "the token offers no CKM_ECDSA signing mechanism";
+	else if (kt == CKK_RSA && tok_rsa_signs_by_decrypt(c) && tok_attr_bool(c, h, CKA_DECRYPT) == 0)
+		why = "tpm2-pkcs11 signs RSA as a TPM decryption, and the key has CKA_DECRYPT=FALSE";
+	if (why == NULL)
+		return TOK_OK;
+	log_error("%s: key '%s' on token '%s' cannot sign: %s; make a signing key with "
+		  "'p11acme key generate'", uri, label, c->slot->token->label, why);
+	return TOK_ERR_CONFIG;
+}
+
 /* Parse uri and find its key and object handle; shared by load_key and key_info. */
 static int resolve_key(struct tok_ctx *c, const char *uri, const char *shown,
 		       PKCS11_KEY **k, CK_OBJECT_HANDLE *h)
@@ -226,6 +253,8 @@ int tok_load_key(struct tok_ctx *c, const char *uri, EVP_PKEY **out)
 	rc = resolve_key(c, uri, shown, &k, &h);
 	if (rc == TOK_OK)
 		rc = check_extractable(c, h, k, shown);
+	if (rc == TOK_OK)
+		rc = check_can_sign(c, h, k, shown);
 	if (rc != TOK_OK)
 		goto out;
 	if (log_verbosity >= LOG_DEBUG && tok_attr_bool(c, h, CKA_ALWAYS_AUTHENTICATE) == 1)

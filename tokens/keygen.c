@@ -172,17 +172,6 @@ static const char *id_hex(const unsigned char *id, size_t len, char *buf, size_t
 	return buf;
 }
 
-/* 1 for a module that signs RSA as a decryption and so needs CKA_DECRYPT=TRUE on an
- * RSA private key: tpm2-pkcs11 (its C_GetInfo manufacturer is tpm2-software.github.io). */
-static int rsa_sign_needs_decrypt(const struct tok_ctx *c)
-{
-	CK_INFO info;
-
-	if (c->fl->C_GetInfo == NULL || c->fl->C_GetInfo(&info) != CKR_OK)
-		return 0;
-	return memcmp(info.manufacturerID, "tpm2-software", 13) == 0;
-}
-
 /* What a failed C_GenerateKeyPair most likely means, for the message. */
 static const char *keygen_hint(CK_RV rv)
 {
@@ -225,7 +214,7 @@ static int keygen_locked(struct tok_ctx *c, const struct keygen_type *t,
 		rc = keygen_refuse_existing(c, u, uri);
 	if (rc != TOK_OK)
 		return rc;
-	keygen_templates(t, u, rsa_sign_needs_decrypt(c), priv, pub, n);
+	keygen_templates(t, u, tok_rsa_signs_by_decrypt(c), priv, pub, n);
 	tok_hold_signals(&held);
 	rv = c->fl->C_GenerateKeyPair(c->sess, &mech, pub, n[1], priv, n[0], &hpub, &hpriv);
 	tok_release_signals(&held);

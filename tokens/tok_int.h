@@ -86,6 +86,10 @@ char *tok_module_search(const struct tok_uri *u, const char *uri);
 /* 1 when the URI's token attributes (token, manufacturer, model, serial) match t. */
 int tok_token_matches(const struct tok_uri *u, const PKCS11_TOKEN *t);
 
+/* 1 for a module that signs RSA as a decryption and so needs CKA_DECRYPT=TRUE on an
+ * RSA private key: tpm2-pkcs11 (C_GetInfo manufacturer tpm2-software.github.io). */
+int tok_rsa_signs_by_decrypt(const struct tok_ctx *c);
+
 /* Read a CK_BBOOL attribute of obj: 1, 0, or -1 when the token will not tell. */
 int tok_attr_bool(struct tok_ctx *c, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type);
 

@@ -97,6 +97,10 @@ int tok_open(const char *uri, const struct tok_opts *o, struct tok_ctx **out);
  * through the token with EVP_DigestSign. */
 int tok_load_key(struct tok_ctx *ctx, const char *uri, EVP_PKEY **out);
 
+/* The CKR_* name of the error libp11 left for its last failure (e.g. a signature the
+ * module refused), for messages; drains the OpenSSL error queue. */
+const char *tok_last_error(void);
+
 /* Security attributes of the private key last returned by tok_load_key for uri. */
 struct tok_key_info {
 	char label[128];

@@ -5,6 +5,7 @@
 # pair is no ambiguity. A generated key cannot be exported (CKR_ATTRIBUTE_SENSITIVE,
 # CKR_KEY_UNEXTRACTABLE); a key made with pkcs11-tool --extractable is refused, and
 # accepted with allow_extractable plus a warning. Key generation refuses duplicates.
+# A key with CKA_SIGN=FALSE is refused with that reason.
 # valgrind: yes
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -93,4 +94,9 @@ th_expect_exit 0 tt --allow-extractable sign "pkcs11:token=toksel;object=leaky"
 has "warning: .*key 'leaky' .*can leave the token"
 th_expect_exit 1 tt --allow-extractable export-check "pkcs11:token=toksel;object=leaky"
 has "wrap: CKR_OK"
+# a key the token will not sign with: refused at once, saying why
+p11 --keypairgen --key-type EC:prime256v1 --label nosign --id 0b >/dev/null 2>&1
+th_expect_exit 0 tt nosign "pkcs11:token=toksel;object=nosign"
+th_expect_exit 2 tt sign "pkcs11:token=toksel;object=nosign"
+has "key 'nosign' on token 'toksel' cannot sign: it has CKA_SIGN=FALSE"
 echo "tokens-select: ok"

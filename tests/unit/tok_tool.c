@@ -12,6 +12,7 @@
  *                from C_WrapKey; print both names, exit 0 only when both are as expected
  *   loop N       open, load, sign, close N times; print "failures: K"
  *   keygen TYPE  tok_generate_key (URI names label/id)
+ *   nosign       set CKA_SIGN=FALSE on the key (C_SetAttributeValue)
  *   leak         wrap an extractable key out of the token (print "wrapped out N bytes"),
  *                then make it sensitive and non-extractable (C_SetAttributeValue): a key
  *                of which a copy exists, although it now says it cannot leave
@@ -38,7 +39,7 @@ struct args {
 static int usage(void)
 {
 	fprintf(stderr, "usage: tok_tool [--module M] [--pin-source S] [--allow-extractable] "
-		"[--environ FILE] [--marker-dir DIR] open|sign|info|export-check|leak|loop N|keygen TYPE URI\n");
+		"[--environ FILE] [--marker-dir DIR] open|sign|info|export-check|leak|nosign|loop N|keygen TYPE URI\n");
 	return 2;
 }
 
@@ -229,6 +230,20 @@ static int leak(struct tok_ctx *c, const char *uri)
 	return rv == CKR_OK ? 0 : 1;
 }
 
+static int nosign(struct tok_ctx *c, const char *uri)
+{
+	static CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE a = { CKA_SIGN, &no, sizeof(no) };
+	CK_OBJECT_HANDLE h = 0;
+	CK_RV rv;
+
+	if (tok_session(c, 1) != TOK_OK || tok_key_handle(c, uri, &h) != TOK_OK)
+		return 1;
+	rv = c->fl->C_SetAttributeValue(c->sess, h, &a, 1);
+	printf("CKA_SIGN=FALSE: %s\n", tok_ckr_name(rv));
+	return rv == CKR_OK ? 0 : 1;
+}
+
 static int run(const struct args *a, struct tok_ctx *c)
 {
 	struct tok_key_info info;
@@ -241,6 +256,8 @@ static int run(const struct args *a, struct tok_ctx *c)
 		return export_check(c, a->uri);
 	if (strcmp(a->cmd, "leak") == 0)
 		return leak(c, a->uri);
+	if (strcmp(a->cmd, "nosign") == 0)
+		return nosign(c, a->uri);
 	if (strcmp(a->cmd, "info") == 0) {
 		if (tok_key_info(c, a->uri, &info) != TOK_OK)
 			return 1;
