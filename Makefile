@@ -14,8 +14,11 @@ VERSION = 0.1.0
 CFLAGS ?= -O2 -g
 # Sanitizer and coverage builds add their flags through SAN (see check-asan).
 SAN    ?=
+# The PKCS#11 module directory, as p11-kit-1 says (tokens/open.c).
+P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. \
-             -DP11ACME_VERSION=\"$(VERSION)\"
+             -DP11ACME_VERSION=\"$(VERSION)\" \
+             -DP11ACME_MODULE_DIR=\"$(P11_MODULE_DIR)\"
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BUILD  ?= build
@@ -36,7 +39,7 @@ DEB_TEST  = softhsm2 opensc pebble p11-kit p11-kit-modules python3 python3-crypt
             openssh-server openssh-client strace \
             swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools \
             tpm2-tools libtss2-tcti-swtpm0 tpm2-abrmd libtss2-tcti-tabrmd0 dbus libnss3-tools \
-            gnutls-bin lacme-accountd
+            gnutls-bin lacme-accountd universal-ctags
 DEB_BENCH = gnuplot-nox hyperfine
 
 .PHONY: all install deps deps-bench check check-asan check-valgrind unit demo bench fuzz clean

@@ -330,82 +330,112 @@ static long retry_wait(struct acme *a, const char *url, const struct http_resp *
 	return secs;
 }
 
-int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
-	      const char *accept, struct http_resp *r)
+/* Sign url + payload with a fresh nonce and POST it; keep the response's nonce.
+ * ACME_POST_FAIL (logged) when the URL is refused, there is no nonce or the signer
+ * fails, and also when the transport fails (*transport_failed = 1). */
+static int post_signed(struct acme *a, const char *url, const char *payload, int use_jwk,
+		       const char *accept, struct http_resp *r, int *transport_failed)
 {
 	char *nonce = NULL, *jws = NULL;
-	const char *moved = NULL;
-	int badnonce = 0, limited = 0, rc = ACME_POST_FAIL, hrc;
+	int hrc;
+
+	*transport_failed = 0;
+	if (acme_url_check(a, url) != 0 || nonce_take(a, &nonce) != 0)
+		return ACME_POST_FAIL;
+	hrc = signer_sign(a->signer, url, nonce, use_jwk ? NULL : a->kid, payload, &jws);
+	free(nonce);
+	if (hrc != SIGNER_OK)
+		return ACME_POST_FAIL;
+	hrc = http_post(a->http, url, jws, accept, r);
+	free(jws);
+	if (hrc != 0) {
+		*transport_failed = 1;
+		return ACME_POST_FAIL;
+	}
+	/* Every response, errors included, carries the next nonce. */
+	if (r->nonce != NULL) {
+		free(a->nonce);
+		a->nonce = r->nonce;
+		r->nonce = NULL;
+	}
+	return r->code >= 200 && r->code < 300 ? ACME_POST_OK : ACME_POST_PROBLEM;
+}
+
+/* post_signed with the retries that repair nothing: badNonce (the error response
+ * brought a new nonce), and 429 rateLimited / 503 after Retry-After (bounded, never
+ * past the deadline). */
+static int post_retrying(struct acme *a, const char *url, const char *payload, int use_jwk,
+			 const char *accept, struct http_resp *r, int *transport_failed)
+{
+	int badnonce = 0, limited = 0, rc;
 	long wait;
 
-	memset(r, 0, sizeof(*r));
 	for (;;) {
-		if (acme_url_check(a, url) != 0 || nonce_take(a, &nonce) != 0)
-			goto out;
-		if (signer_sign(a->signer, url, nonce, use_jwk ? NULL : a->kid, payload,
-				&jws) != SIGNER_OK)
-			goto out;
-		free(nonce);
-		nonce = NULL;
-		hrc = http_post(a->http, url, jws, accept, r);
-		free(jws);
-		jws = NULL;
-		/* Every response, errors included, carries the next nonce. */
-		if (hrc == 0 && r->nonce != NULL) {
-			free(a->nonce);
-			a->nonce = r->nonce;
-			r->nonce = NULL;
-		}
-		/* A URL of a cached directory that the CA no longer serves: once, its
-		 * successor in a fresh directory (with a new nonce, as any retry). */
-		if ((hrc != 0 || r->code == 404) && (moved = dir_refresh(a, url)) != NULL) {
-			log_debug("%s is now %s", url, moved);
-			url = moved;
-			http_resp_free(r);
-			continue;
-		}
-		if (hrc != 0)
-			goto out;
-		if (r->code >= 200 && r->code < 300) {
-			rc = ACME_POST_OK;
-			goto out;
-		}
+		rc = post_signed(a, url, payload, use_jwk, accept, r, transport_failed);
+		if (rc != ACME_POST_PROBLEM)
+			return rc;
 		if (r->code == 400 && acme_resp_is(r, "badNonce") && badnonce < BADNONCE_RETRIES) {
 			badnonce++;
 			log_debug("%s: badNonce, retry %d", url, badnonce);
-			http_resp_free(r);
-			continue;
-		}
-		if (!use_jwk && a->kid_cached && acme_resp_is(r, "accountDoesNotExist")) {
-			/* A stale cache (the CA forgot the URL, or a copied config dir):
-			 * ask the CA by key once, then resend with what it says. */
-			a->kid_cached = 0;
-			log_warn("%s: the cached account URL is unknown to the CA; looking it up by key",
-				 a->kid);
-			store_account_remove(a->g->config_dir, a->g->server, a->thumbprint);
-			if (acme_account_find(a) != 0)
-				goto out;
-			a->kid_cached = 0;
-			http_resp_free(r);
-			continue;
-		}
-		if ((r->code == 429 && acme_resp_is(r, "rateLimited")) || r->code == 503) {
-			if ((wait = retry_wait(a, url, r, limited)) < 0) {
-				rc = ACME_POST_PROBLEM;
-				goto out;
-			}
+		} else if ((r->code == 429 && acme_resp_is(r, "rateLimited")) || r->code == 503) {
+			if ((wait = retry_wait(a, url, r, limited)) < 0)
+				return ACME_POST_PROBLEM;
 			limited++;
 			log_info("%s: HTTP %ld, retrying in %ld s", url, r->code, wait);
 			http_resp_free(r);
 			sleep_ms(wait * 1000);
 			continue;
+		} else {
+			return ACME_POST_PROBLEM;
 		}
-		rc = ACME_POST_PROBLEM;
-		goto out;
+		http_resp_free(r);
 	}
-out:
-	free(nonce);
-	free(jws);
+}
+
+/* The session's one recovery step, for a POST that failed because of what this
+ * host cached: a URL of a cached directory that the CA no longer serves (404, or no
+ * connection) is looked up in a fresh directory (*url then names its successor), and
+ * a cached account URL that the CA does not know is looked up by key. Each repair is
+ * tried once per run. Returns 1 to send again, 0 to keep the result, -1 on a failed
+ * repair (logged). */
+static int session_recover(struct acme *a, const char **url, int use_jwk,
+			   int transport_failed, const struct http_resp *r)
+{
+	const char *moved;
+
+	if ((transport_failed || r->code == 404) && (moved = dir_refresh(a, *url)) != NULL) {
+		log_debug("%s is now %s", *url, moved);
+		*url = moved;
+		return 1;
+	}
+	if (transport_failed || use_jwk || !a->kid_cached || !acme_resp_is(r, "accountDoesNotExist"))
+		return 0;
+	/* The CA forgot the URL, or the config dir was copied from elsewhere. */
+	a->kid_cached = 0;
+	log_warn("%s: the cached account URL is unknown to the CA; looking it up by key", a->kid);
+	store_account_remove(a->g->config_dir, a->g->server, a->thumbprint);
+	if (acme_account_find(a) != 0)
+		return -1;
+	a->kid_cached = 0;
+	return 1;
+}
+
+int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
+	      const char *accept, struct http_resp *r)
+{
+	int rc, rec, transport_failed;
+
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		rc = post_retrying(a, url, payload, use_jwk, accept, r, &transport_failed);
+		if (rc == ACME_POST_OK || (rc == ACME_POST_FAIL && !transport_failed))
+			break;
+		if ((rec = session_recover(a, &url, use_jwk, transport_failed, r)) <= 0) {
+			rc = rec < 0 ? ACME_POST_FAIL : rc;
+			break;
+		}
+		http_resp_free(r);
+	}
 	if (rc == ACME_POST_FAIL)
 		http_resp_free(r);
 	return rc;
@@ -709,33 +739,33 @@ out:
  * was replaced already, e.g. by another host sharing the account), order once
  * more without `replaces`. ACME_POST_* as acme_post. */
 static int order_post(struct acme *a, char *const *names, size_t n_names,
-		      const char *profile, struct http_resp *r)
+		      const char *profile, const char *replaces, struct http_resp *r)
 {
 	char *payload;
 	int prc;
 
 	for (;;) {   /* twice at most: the second time without replaces */
-		if ((payload = order_payload(names, n_names, profile, a->replaces)) == NULL)
+		if ((payload = order_payload(names, n_names, profile, replaces)) == NULL)
 			return ACME_POST_FAIL;
 		prc = acme_post(a, a->dir.new_order, payload, 0, NULL, r);
 		free(payload);
-		if (prc != ACME_POST_PROBLEM || a->replaces == NULL ||
+		if (prc != ACME_POST_PROBLEM || replaces == NULL ||
 		    !acme_resp_is(r, "alreadyReplaced"))
 			return prc;
 		log_warn("%s: the CA says certificate %s was already replaced; ordering without "
-			 "`replaces`", a->dir.new_order, a->replaces);
+			 "`replaces`", a->dir.new_order, replaces);
 		http_resp_free(r);
-		a->replaces = NULL;
+		replaces = NULL;
 	}
 }
 
 int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
-		   struct acme_order *o, char **order_url)
+		   const char *replaces, struct acme_order *o, char **order_url)
 {
 	struct http_resp r = { 0 };
 	int rc = -1, prc;
 
-	prc = order_post(a, names, n_names, profile, &r);
+	prc = order_post(a, names, n_names, profile, replaces, &r);
 	if (prc == ACME_POST_PROBLEM)
 		acme_report(a->dir.new_order, &r);
 	if (prc != ACME_POST_OK)

@@ -30,7 +30,6 @@ struct acme {
 	int kid_cached;    /* kid came from the cache and was not checked yet */
 	char *thumbprint;  /* account key's RFC 7638 thumbprint */
 	time_t deadline;   /* from --timeout */
-	const char *replaces; /* RFC 9773 ARI certID for newOrder, or NULL (not owned) */
 };
 
 /* HTTP client, directory and thumbprint. signer may not be NULL. The directory
@@ -65,7 +64,9 @@ enum acme_post_rc {
 /* The one signed-POST helper. payload is JSON text, or "" for POST-as-GET. With
  * use_jwk the JWS carries the account JWK, else kid = a->kid. Retries badNonce with
  * the error response's nonce, and waits out Retry-After on 429 rateLimited and 503
- * (bounded, and never past the deadline). */
+ * (bounded, and never past the deadline). A failure that this host's caches explain
+ * goes through the session's one recovery step (acme.c session_recover): a moved
+ * directory URL, a stale cached account URL; each is repaired once per run. */
 int acme_post(struct acme *a, const char *url, const char *payload, int use_jwk,
 	      const char *accept, struct http_resp *r);
 
@@ -102,8 +103,10 @@ int acme_account_keychange(struct acme *a, const char *new_thumbprint);
 
 /* ---- orders ---- */
 
+/* newOrder for names, with the profile and the RFC 9773 `replaces` certID when not
+ * NULL. When the CA answers alreadyReplaced, orders once more without `replaces`. */
 int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
-		   struct acme_order *o, char **order_url);
+		   const char *replaces, struct acme_order *o, char **order_url);
 int acme_order_get(struct acme *a, const char *url, struct acme_order *o);
 /* Poll until the order leaves "pending"/"processing"; o holds the last state.
  * The first poll is at once; the pauses after it back off from 10 ms to 1.6 s, and

@@ -71,67 +71,11 @@ out:
 int certkey_csr(EVP_PKEY *key, char *const *names, size_t n, unsigned char **der,
 		size_t *der_len)
 {
-	X509_REQ *req = NULL;
-	X509_NAME *subj = NULL;
-	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *gen = NULL;
-	ASN1_IA5STRING *ia5 = NULL;
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	X509_EXTENSION *ext = NULL;
-	unsigned char *p = NULL;
-	int len, rc = -1;
-
-	*der = NULL;
-	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0) ||
-	    (subj = X509_NAME_new()) == NULL)
-		goto out;
-	/* RFC 5280 caps a CN at 64 characters; longer names go only in the SAN. */
-	if (strlen(names[0]) <= 64 &&
-	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
-					(const unsigned char *)names[0], -1, -1, 0))
-		goto out;
-	if (!X509_REQ_set_subject_name(req, subj) || !X509_REQ_set_pubkey(req, key))
-		goto out;
-	if ((gens = GENERAL_NAMES_new()) == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if ((gen = GENERAL_NAME_new()) == NULL || (ia5 = ASN1_IA5STRING_new()) == NULL ||
-		    !ASN1_STRING_set(ia5, names[i], -1))
-			goto out;
-		GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
-		ia5 = NULL;
-		if (!sk_GENERAL_NAME_push(gens, gen))
-			goto out;
-		gen = NULL;
-	}
-	if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
-	    (exts = sk_X509_EXTENSION_new_null()) == NULL || !sk_X509_EXTENSION_push(exts, ext))
-		goto out;
-	ext = NULL;
-	if (!X509_REQ_add_extensions(req, exts))
-		goto out;
-	if (!X509_REQ_sign(req, key, EVP_sha256()))
-		goto out;
-	if ((len = i2d_X509_REQ(req, &p)) <= 0)
-		goto out;
-	*der = p;
-	*der_len = (size_t)len;
-	p = NULL;
-	rc = 0;
-out:
-	if (rc != 0) {
-		log_openssl_errors("CSR");
-		log_error("could not build the certificate signing request");
-	}
-	OPENSSL_free(p);
-	X509_REQ_free(req);
-	X509_NAME_free(subj);
-	GENERAL_NAMES_free(gens);
-	GENERAL_NAME_free(gen);
-	ASN1_IA5STRING_free(ia5);
-	X509_EXTENSION_free(ext);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return rc;
+	if (csr_build(key, NULL, (const char *const *)names, n, der, der_len) == 0)
+		return 0;
+	log_openssl_errors("CSR");
+	log_error("could not build the certificate signing request");
+	return -1;
 }
 
 static int push_name(char ***names, size_t *n, const char *s, size_t len)
@@ -156,62 +100,92 @@ static X509_REQ *csr_from_der(const unsigned char *der, size_t len)
 	return d2i_X509_REQ(NULL, &p, (long)len);
 }
 
-int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***names,
-	     size_t *n_names)
+/* The CSR in path (PEM or DER) when its signature verifies, else NULL (logged). */
+static X509_REQ *csr_read(const char *path)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	BIO *b = NULL;
 	X509_REQ *req = NULL;
 	EVP_PKEY *pub = NULL;
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	GENERAL_NAMES *gens = NULL;
-	unsigned char *p = NULL;
-	int rc = -1, l;
 
-	*der = NULL;
-	*names = NULL;
-	*n_names = 0;
 	if ((buf = file_read(path, CSR_FILE_MAX, &len, 0)) == NULL) {
 		log_error("%s: %s", path, strerror(errno));
-		goto out;
+		return NULL;
 	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		goto out;
-	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
+		req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
 	if (req == NULL)
 		req = csr_from_der((unsigned char *)buf, len);
 	if (req == NULL || (pub = X509_REQ_get_pubkey(req)) == NULL ||
 	    X509_REQ_verify(req, pub) != 1) {
 		log_openssl_errors("CSR");
 		log_error("%s: not a valid certificate signing request", path);
-		goto out;
+		X509_REQ_free(req);
+		req = NULL;
 	}
-	exts = X509_REQ_get_extensions(req);
-	for (int i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
+	EVP_PKEY_free(pub);
+	BIO_free(b);
+	free(buf);
+	return req;
+}
+
+/* The dNSNames of every SAN extension of req. 0, or -1 on a malformed name. */
+static int csr_san_names(X509_REQ *req, char ***names, size_t *n)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	GENERAL_NAMES *gens = NULL;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
 		X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
 		if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_subject_alt_name)
 			continue;
+		/* One at a time: a CSR may carry several SAN extensions. */
+		GENERAL_NAMES_free(gens);
 		gens = X509V3_EXT_d2i(e);
-		for (int j = 0; gens != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
+		for (int j = 0; rc == 0 && gens != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
 			GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, j);
-			if (g->type != GEN_DNS)
-				continue;
-			if (push_name(names, n_names, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
-				      (size_t)ASN1_STRING_length(g->d.dNSName)) != 0)
-				goto bad;
+			if (g->type == GEN_DNS)
+				rc = push_name(names, n, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+					       (size_t)ASN1_STRING_length(g->d.dNSName));
 		}
 	}
-	if (*n_names == 0) {
-		X509_NAME *s = X509_REQ_get_subject_name(req);
-		int idx = X509_NAME_get_index_by_NID(s, NID_commonName, -1);
-		ASN1_STRING *cn;
-		if (idx >= 0) {
-			cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(s, idx));
-			if (push_name(names, n_names, (const char *)ASN1_STRING_get0_data(cn),
-				      (size_t)ASN1_STRING_length(cn)) != 0)
-				goto bad;
-		}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+/* The subject CN of req as its one name, when it has one. 0, or -1 when malformed. */
+static int csr_cn_name(X509_REQ *req, char ***names, size_t *n)
+{
+	X509_NAME *s = X509_REQ_get_subject_name(req);
+	int idx = X509_NAME_get_index_by_NID(s, NID_commonName, -1);
+	ASN1_STRING *cn;
+
+	if (idx < 0)
+		return 0;
+	cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(s, idx));
+	return push_name(names, n, (const char *)ASN1_STRING_get0_data(cn),
+			 (size_t)ASN1_STRING_length(cn));
+}
+
+int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***names,
+	     size_t *n_names)
+{
+	X509_REQ *req = NULL;
+	unsigned char *p = NULL;
+	int rc = -1, l;
+
+	*der = NULL;
+	*names = NULL;
+	*n_names = 0;
+	if ((req = csr_read(path)) == NULL)
+		goto out;
+	if (csr_san_names(req, names, n_names) != 0 ||
+	    (*n_names == 0 && csr_cn_name(req, names, n_names) != 0)) {
+		log_error("%s: malformed names in the CSR", path);
+		goto out;
 	}
 	if (*n_names == 0) {
 		log_error("%s: the CSR names no domain", path);
@@ -221,11 +195,7 @@ int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***nam
 		goto out;
 	*der = p;
 	*der_len = (size_t)l;
-	p = NULL;
 	rc = 0;
-	goto out;
-bad:
-	log_error("%s: malformed names in the CSR", path);
 out:
 	if (rc != 0) {
 		for (size_t i = 0; i < *n_names; i++)
@@ -234,12 +204,7 @@ out:
 		*names = NULL;
 		*n_names = 0;
 	}
-	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	EVP_PKEY_free(pub);
 	X509_REQ_free(req);
-	BIO_free(b);
-	free(buf);
 	return rc;
 }
 

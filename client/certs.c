@@ -18,6 +18,7 @@
 #include "client/cli.h"
 #include "client/opts.h"
 #include "client/ari.h"
+#include "client/renewal.h"
 #include "client/store.h"
 #include "common/common.h"
 
@@ -77,54 +78,54 @@ static int name_opts(int argc, char **argv, const char **name, void (*usage)(FIL
 struct cert_view {
 	const char *name, *status, *solver, *solver_detail, *key_location, *server;
 	char *key, *live_dir, *domains;  /* domains: space separated */
-	struct renew_conf *conf;         /* the strings above point into it */
+	struct renewal_conf conf;        /* the strings above point into it */
 	time_t not_after;
 	char error[512];
 };
 
 static void view_free(struct cert_view *v)
 {
-	renew_conf_close(v->conf);
+	renewal_free(&v->conf);
 	free(v->key);
 	free(v->live_dir);
 	free(v->domains);
 }
 
-static const char *solver_detail(const struct renew_conf *c, const char *solver)
+static const char *solver_detail(const struct renewal_conf *c, const char *solver)
 {
 	if (solver == NULL)
 		return NULL;
 	if (strcmp(solver, "webroot") == 0)
-		return renew_conf_value(c, "webroot", NULL);
+		return renewal_get(c, "webroot");
 	if (strcmp(solver, "dns-hook") == 0)
-		return renew_conf_value(c, "dns_hook", NULL);
+		return renewal_get(c, "dns_hook");
 	if (strcmp(solver, "standalone") == 0)
-		return renew_conf_value(c, "http_port", NULL);
+		return renewal_get(c, "http_port");
 	return NULL;
 }
 
 /* The conf's side: domains, solver, server and where the key is. */
-static int view_conf(const struct globals *g, const struct renew_conf *c, struct cert_view *v)
+static int view_conf(const struct globals *g, const struct renewal_conf *c, struct cert_view *v)
 {
-	const char *d, *ck = renew_conf_value(c, "cert_key", NULL);
+	const char *d, *ck = renewal_get(c, "cert_key");
 	size_t from = 0;
 	char *nd;
 
 	if ((v->domains = strdup("")) == NULL)
 		return -1;
-	while ((d = renew_conf_value(c, "domain", &from)) != NULL) {
+	while ((d = renewal_next(c, "domain", &from)) != NULL) {
 		if ((nd = xasprintf("%s%s%s", v->domains, *v->domains ? " " : "", d)) == NULL)
 			return -1;
 		free(v->domains);
 		v->domains = nd;
 	}
-	v->solver = renew_conf_value(c, "solver", NULL);
+	v->solver = renewal_get(c, "solver");
 	v->solver_detail = solver_detail(c, v->solver);
-	v->server = renew_conf_value(c, "server", NULL);
+	v->server = renewal_get(c, "server");
 	if (ck != NULL) {
 		v->key_location = "token";
 		v->key = strdup(ck);
-	} else if ((d = renew_conf_value(c, "csr", NULL)) != NULL) {
+	} else if ((d = renewal_get(c, "csr")) != NULL) {
 		v->key_location = "csr";
 		v->key = xasprintf("the key of %s (held elsewhere)", d);
 	} else {
@@ -137,15 +138,15 @@ static int view_conf(const struct globals *g, const struct renew_conf *c, struct
 /* One name: its conf, then its live certificate. EXIT_OK or EXIT_USAGE (conf). */
 static int view_load(const struct globals *g, const char *name, struct cert_view *v)
 {
-	struct renew_conf *c = NULL;
+	struct renewal_conf *c = NULL;
 	struct cert_info ci = { 0 };
 	char *path = NULL;
 	int rc = EXIT_OK, r;
 
 	v->name = name;
 	v->live_dir = xasprintf("%s/live/%s", g->config_dir, name);
-	c = v->conf = renew_conf_open(g->config_dir, name, &rc, v->error, sizeof(v->error));
-	if (c == NULL) {
+	c = &v->conf;
+	if ((rc = renewal_read(g->config_dir, name, c, v->error, sizeof(v->error))) != EXIT_OK) {
 		v->status = "invalid";
 		goto out;
 	}
@@ -250,7 +251,7 @@ int cmd_certificates(const struct globals *g, int argc, char **argv)
 
 	if ((rc = name_opts(argc, argv, &only, certificates_usage)) != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
-	if (renew_conf_names(g->config_dir, &names, &n) != 0)
+	if (renewal_names(g->config_dir, &names, &n) != 0)
 		return EXIT_FAIL;
 	if (n == 0 && !g->json)
 		log_info("no certificates in %s/renewal", g->config_dir);
@@ -403,7 +404,7 @@ int cmd_delete(const struct globals *g, int argc, char **argv)
 		return cli_usage_error("delete", "delete needs --cert-name NAME");
 	rc = EXIT_FAIL;
 	trash_sweep(g->config_dir, name);
-	if ((lock = renew_lock(g->config_dir, name, DELETE_LOCK_WAIT)) < 0)
+	if ((lock = renewal_lock(g->config_dir, name, DELETE_LOCK_WAIT)) < 0)
 		goto out;
 	trash = xasprintf("%s/.delete.%s.%ld", g->config_dir, name, (long)getpid());
 	lockpath = xasprintf("%s/renewal/.%s.lock", g->config_dir, name);

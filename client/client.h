@@ -5,11 +5,13 @@
  *
  * This header holds what every client file shares (exit status, global options)
  * and the command entry points. Each other module has its own header:
- *   acme.h (acme.c), ari.h (ari.c), certkey.h (certkey.c), cli.h (cli.c),
- *   hook.h (hook.c), http.h (http.c), http01.h (http01.c), parse.h (parse.c),
- *   solve.h (solve.c), store.h (store.c).
- * The command files account.c, issue.c, keycmd.c, renew.c, revoke.c and main.c
- * (which dispatches) have no contract beyond their cmd_* entry point below.
+ *   acme.h (acme.c), ari.h (ari.c), certkey.h (certkey.c), certs.h (certs.c),
+ *   cli.h (cli.c), hook.h (hook.c), http.h (http.c), http01.h (http01.c),
+ *   issue.h (issue.c), migrate.h (migrate.c, migrate_read.c), opts.h (opts.c),
+ *   parse.h (parse.c), renewal.h (renewal.c), request.h (request.c), solve.h
+ *   (solve.c), store.h (store.c), validate.h (validate.c, certcheck.c).
+ * The command files account.c, keycmd.c, renew.c, revoke.c, signer_cmd.c and
+ * main.c (which dispatches) have no contract beyond their cmd_* entry point below.
  */
 #ifndef P11ACME_CLIENT_H
 #define P11ACME_CLIENT_H

@@ -195,27 +195,27 @@ static void trace_done(CURL *c, enum method m, long code)
 	      (long long)total);
 }
 
-static int perform(struct http *h, enum method m, const char *url, const char *body,
-		   const char *accept, struct http_resp *r)
+/* Seconds this transfer may take: HTTP_TRANSFER_MAX, less when the deadline is
+ * nearer. 0 when the deadline has passed (logged). */
+static long transfer_timeout(const struct http *h, const char *url)
 {
-	struct curl_slist *hdrs = NULL, *nh;
-	struct sink sink = { r, 0, 0 };
-	CURL *c = h->curl;
 	long timeout = HTTP_TRANSFER_MAX;
-	char *acc = NULL;
-	CURLcode rc;
-	int ret = -1;
+	time_t left;
 
-	memset(r, 0, sizeof(*r));
-	if (h->deadline != 0) {
-		time_t left = h->deadline - time(NULL);
-		if (left <= 0) {
-			log_error("%s: deadline (--timeout) reached", url);
-			return -1;
-		}
-		if (left < timeout)
-			timeout = (long)left;
+	if (h->deadline == 0)
+		return timeout;
+	if ((left = h->deadline - time(NULL)) <= 0) {
+		log_error("%s: deadline (--timeout) reached", url);
+		return 0;
 	}
+	return left < timeout ? (long)left : timeout;
+}
+
+/* What every request sets: https only, verified TLS, no redirects, bounds. */
+static void transfer_setup(struct http *h, const char *url, long timeout, struct sink *sink)
+{
+	CURL *c = h->curl;
+
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -231,32 +231,61 @@ static int perform(struct http *h, enum method m, const char *url, const char *b
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sink);
 	h->errbuf[0] = '\0';
+}
+
+/* The method, its body and the request headers (appended to *hdrs). 0 or -1. */
+static int transfer_method(CURL *c, enum method m, const char *body, const char *accept,
+			   struct curl_slist **hdrs)
+{
+	struct curl_slist *nh;
+	char *acc = NULL;
+
 	if (accept != NULL) {
-		if ((acc = xasprintf("Accept: %s", accept)) == NULL)
-			goto out;
-		if ((nh = curl_slist_append(hdrs, acc)) == NULL)
-			goto out;
-		hdrs = nh;
+		acc = xasprintf("Accept: %s", accept);
+		nh = acc != NULL ? curl_slist_append(*hdrs, acc) : NULL;
+		free(acc);
+		if (nh == NULL)
+			return -1;
+		*hdrs = nh;
 	}
 	if (m == M_HEAD) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (m == M_POST) {
-		if ((nh = curl_slist_append(hdrs, "Content-Type: application/jose+json")) == NULL)
-			goto out;
-		hdrs = nh;
+		if ((nh = curl_slist_append(*hdrs, "Content-Type: application/jose+json")) == NULL)
+			return -1;
+		*hdrs = nh;
 		/* No "Expect: 100-continue" round trip for our small bodies. */
-		if ((nh = curl_slist_append(hdrs, "Expect:")) == NULL)
-			goto out;
-		hdrs = nh;
+		if ((nh = curl_slist_append(*hdrs, "Expect:")) == NULL)
+			return -1;
+		*hdrs = nh;
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
+	return 0;
+}
+
+static int perform(struct http *h, enum method m, const char *url, const char *body,
+		   const char *accept, struct http_resp *r)
+{
+	struct curl_slist *hdrs = NULL;
+	struct sink sink = { r, 0, 0 };
+	CURL *c = h->curl;
+	long timeout;
+	CURLcode rc;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if ((timeout = transfer_timeout(h, url)) == 0)
+		return -1;
+	transfer_setup(h, url, timeout, &sink);
+	if (transfer_method(c, m, body, accept, &hdrs) != 0)
+		goto out;
 	trace("http %s %s", method_name(m), url);
 	rc = curl_easy_perform(c);
 	if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
@@ -276,7 +305,6 @@ static int perform(struct http *h, enum method m, const char *url, const char *b
 out:
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
-	free(acc);
 	if (ret != 0)
 		http_resp_free(r);
 	return ret;

@@ -1,8 +1,12 @@
 /*
- * client/issue.c: p11acme issue. The steps, each its own function, driven by
- * cmd_issue(): newOrder -> authorize (reuse or solve) -> finalize with a CSR ->
- * download the chain -> commit the set atomically -> renewal config -> deploy hook.
+ * client/issue.c: p11acme issue (issue.h). The steps, each its own function,
+ * driven by issue_run(): newOrder -> authorize (reuse or solve) -> finalize with a
+ * CSR -> download the chain -> commit the set atomically -> renewal config ->
+ * deploy hook. cmd_issue() parses the command line into a struct issue_req, calls
+ * issue_run() and prints the result; renew builds the request from the conf.
  */
+#include "client/issue.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -17,32 +21,17 @@
 #include "client/certkey.h"
 #include "client/cli.h"
 #include "client/opts.h"
-#include "client/solve.h"
+#include "client/renewal.h"
 #include "client/store.h"
 #include "client/validate.h"
 #include "common/common.h"
 #include "common/trace.h"
 
-#define MAX_NAMES 100
-
-struct issue_opts {
-	char *names[MAX_NAMES];
-	size_t n_names;
-	const char *cert_name;
-	struct solver_opts solver;
-	const char *key_type;
-	const char *cert_key;
-	const char *csr_file;
-	const char *profile;
-	const char *preferred_chain;
-	const char *deploy_hook;
-	const char *replaces;        /* RFC 9773 certID (renew sets it) */
-};
-
 /* State of one issuance. */
 struct issue {
 	const struct globals *g;
-	struct issue_opts *o;
+	struct issue_req *req;
+	struct issue_result *res;
 	struct acme a;
 	struct signer *signer;
 	struct acme_order order;
@@ -51,7 +40,6 @@ struct issue {
 	unsigned char *csr;
 	size_t csr_len;
 	char *chain_pem;             /* as downloaded (the chosen chain) */
-	char *live_dir;
 };
 
 static void issue_usage(FILE *f)
@@ -83,29 +71,7 @@ static void issue_usage(FILE *f)
 "  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n");
 }
 
-static int add_name(struct issue_opts *o, const char *arg)
-{
-	char *d;
-
-	if (o->n_names >= MAX_NAMES)
-		return cli_usage_error("issue", "at most %d names", MAX_NAMES);
-	if ((d = strdup(arg)) == NULL)
-		return EXIT_FAIL;
-	if (dns_name_normalize(d) != 0) {
-		free(d);
-		return cli_usage_error("issue", "-d: not a DNS name: %s", arg);
-	}
-	for (size_t i = 0; i < o->n_names; i++) {
-		if (strcmp(o->names[i], d) == 0) {
-			free(d);
-			return cli_usage_error("issue", "-d: %s given twice", arg);
-		}
-	}
-	o->names[o->n_names++] = d;
-	return EXIT_OK;
-}
-
-static int set_solver(struct issue_opts *o, enum solver_kind k)
+static int set_solver(struct issue_req *o, enum solver_kind k)
 {
 	if (o->solver.kind != SOLVE_NONE && o->solver.kind != k)
 		return cli_usage_error("issue", "give exactly one of --webroot, --standalone, "
@@ -122,20 +88,6 @@ static int parse_port(const char *s, int *port)
 		return -1;
 	*port = (int)v;
 	return 0;
-}
-
-/* An RFC 9773 certID: base64url(AKI) "." base64url(serial). */
-static int replaces_valid(const char *s)
-{
-	const char *dot = strchr(s, '.');
-	char aki[512];
-	size_t n;
-
-	if (dot == NULL || (n = (size_t)(dot - s)) == 0 || n >= sizeof(aki))
-		return 0;
-	memcpy(aki, s, n);
-	aki[n] = '\0';
-	return b64url_valid(aki, sizeof(aki) - 1) && b64url_valid(dot + 1, 512);
 }
 
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
@@ -165,12 +117,12 @@ static const struct option issue_opts_long[] = {
 
 /* One option of issue: EXIT_OK to go on, -1 after --help (printed), else the exit
  * status. */
-static int issue_option(int c, struct issue_opts *o, int *http_opts)
+static int issue_option(int c, struct issue_req *o, int *http_opts)
 {
 	int rc = EXIT_OK;
 
 	switch (c) {
-	case 'd': rc = add_name(o, optarg); break;
+	case 'd': rc = issue_req_add_name(o, optarg); break;
 	case O_CN: o->cert_name = optarg; break;
 	case O_WEBROOT: rc = set_solver(o, SOLVE_WEBROOT); o->solver.webroot = optarg; break;
 	case O_STANDALONE: rc = set_solver(o, SOLVE_STANDALONE); break;
@@ -196,31 +148,7 @@ static int issue_option(int c, struct issue_opts *o, int *http_opts)
 	return rc;
 }
 
-/* The options that only make sense together. */
-static int issue_check(const struct issue_opts *o, int http_opts)
-{
-	if (o->solver.kind == SOLVE_NONE)
-		return cli_usage_error("issue", "choose a solver: --webroot DIR, --standalone, "
-				       "--stateless, --dns-hook CMD or --reuse-only");
-	if (http_opts && o->solver.kind != SOLVE_STANDALONE)
-		return cli_usage_error("issue", "--http-port and --http-address go with --standalone");
-	if (o->n_names == 0 && o->csr_file == NULL)
-		return cli_usage_error("issue", "give at least one -d NAME");
-	if ((o->cert_key != NULL) + (o->csr_file != NULL) + (o->key_type != NULL) > 1)
-		return cli_usage_error("issue", "--key-type, --cert-key and --csr exclude each other");
-	if (o->key_type != NULL && !certkey_type_valid(o->key_type))
-		return cli_usage_error("issue", "--key-type: one of ec256, ec384, rsa2048, rsa3072, rsa4096");
-	if (o->cert_name != NULL && !store_name_valid(o->cert_name))
-		return cli_usage_error("issue", "--cert-name: letters, digits, '.', '-', '_' only: %s",
-				       o->cert_name);
-	if (o->profile != NULL && (*o->profile == '\0' || strpbrk(o->profile, "\r\n") != NULL))
-		return cli_usage_error("issue", "--profile: not a profile name");
-	if (o->replaces != NULL && !replaces_valid(o->replaces))
-		return cli_usage_error("issue", "--replaces: not an ARI certID (base64url.base64url)");
-	return EXIT_OK;
-}
-
-static int issue_parse(int argc, char **argv, struct issue_opts *o)
+static int issue_parse(int argc, char **argv, struct issue_req *o)
 {
 	int c, rc, http_opts = 0;
 
@@ -230,13 +158,15 @@ static int issue_parse(int argc, char **argv, struct issue_opts *o)
 			return rc;
 	if (optind < argc)
 		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
-	return issue_check(o, http_opts);
+	if (o->solver.kind != SOLVE_NONE && http_opts && o->solver.kind != SOLVE_STANDALONE)
+		return cli_usage_error("issue", "--http-port and --http-address go with --standalone");
+	return issue_req_check(o);
 }
 
 /* With --csr the names come from the CSR; -d, when given, must agree. */
 static int csr_names(struct issue *is)
 {
-	struct issue_opts *o = is->o;
+	struct issue_req *o = is->req;
 	char **names = NULL;
 	size_t n = 0;
 	int rc = EXIT_FAIL;
@@ -258,7 +188,7 @@ static int csr_names(struct issue *is)
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
-			if (add_name(o, names[i]) != EXIT_OK)
+			if (issue_req_add_name(o, names[i]) != EXIT_OK)
 				goto out;
 	}
 	rc = EXIT_OK;
@@ -305,10 +235,10 @@ static int issue_authz_fetch(struct issue *is, struct acme_authz *zs)
 
 	for (size_t i = 0; i < is->order.n_authzs; i++) {
 		if (acme_authz_get(&is->a, is->order.authzs[i], &zs[i]) != 0 ||
-		    authz_ident_check(&zs[i], is->o->names, is->o->n_names, is->order.authzs[i],
+		    authz_ident_check(&zs[i], is->req->names, is->req->n_names, is->order.authzs[i],
 				      &idx) != 0)
 			return EXIT_FAIL;
-		name = is->o->names[idx];
+		name = is->req->names[idx];
 		if (strncmp(name, "*.", 2) == 0)
 			name += 2;
 		free(zs[i].ident.value);
@@ -318,16 +248,14 @@ static int issue_authz_fetch(struct issue *is, struct acme_authz *zs)
 	return EXIT_OK;
 }
 
-/* Ready a challenge for each pending authorization. Returns EXIT_OK, EXIT_FAIL or
- * EXIT_NEED_CHALLENGE (--reuse-only). */
-static int issue_authz_prepare(struct issue *is, struct solver *s, const struct acme_authz *zs,
-			       char **chall_urls, char **authz_urls, size_t *n_pending)
+/* Ready a challenge for each pending authorization (the solver keeps the list).
+ * Returns EXIT_OK, EXIT_FAIL or EXIT_NEED_CHALLENGE (--reuse-only). */
+static int issue_authz_prepare(struct issue *is, struct solver *s, const struct acme_authz *zs)
 {
 	int missing = 0;
 
 	for (size_t i = 0; i < is->order.n_authzs; i++) {
 		const struct acme_authz *z = &zs[i];
-		const char *url = is->order.authzs[i];
 
 		if (z->state == ACME_ST_VALID) {
 			log_info("%s%s: authorization valid, reused", z->wildcard ? "*." : "",
@@ -338,37 +266,32 @@ static int issue_authz_prepare(struct issue *is, struct solver *s, const struct 
 			authz_report(z);
 			return EXIT_FAIL;
 		}
-		if (is->o->solver.kind == SOLVE_REUSE) {
+		if (is->req->solver.kind == SOLVE_REUSE) {
 			log_error("%s%s: no valid authorization for this account; a challenge is needed",
 				  z->wildcard ? "*." : "", z->ident.value);
 			missing++;
 			continue;
 		}
-		if (solver_begin(s, &is->a, z, url, &chall_urls[*n_pending]) != 0)
+		if (solver_begin(s, &is->a, z, is->order.authzs[i]) != 0)
 			return EXIT_FAIL;
-		if ((authz_urls[*n_pending] = strdup(url)) == NULL) {
-			free(chall_urls[*n_pending]);
-			return EXIT_FAIL;
-		}
-		(*n_pending)++;
 	}
 	return missing ? EXIT_NEED_CHALLENGE : EXIT_OK;
 }
 
 /* Tell the CA to validate each readied challenge, then wait for every result, so
  * that each dns hook's done/failed says how its own authorization ended. */
-static int issue_authz_validate(struct issue *is, struct solver *s, char **chall_urls,
-				char **authz_urls, size_t n)
+static int issue_authz_validate(struct issue *is, struct solver *s)
 {
 	struct acme_authz z = { 0 };
+	size_t n = solver_count(s);
 	int rc = EXIT_OK;
 
 	for (size_t i = 0; i < n; i++)
-		if (acme_challenge_respond(&is->a, chall_urls[i]) != 0)
+		if (acme_challenge_respond(&is->a, solver_chall_url(s, i)) != 0)
 			return EXIT_FAIL;
 	for (size_t i = 0; i < n; i++) {
 		acme_authz_free(&z);
-		if (acme_authz_wait(&is->a, authz_urls[i], &z) != 0) {
+		if (acme_authz_wait(&is->a, solver_authz_url(s, i), &z) != 0) {
 			rc = EXIT_FAIL;
 			continue;
 		}
@@ -378,7 +301,7 @@ static int issue_authz_validate(struct issue *is, struct solver *s, char **chall
 			continue;
 		}
 		log_info("%s%s: authorization valid", z.wildcard ? "*." : "", safe_str(z.ident.value));
-		solver_result(s, authz_urls[i], 1);
+		solver_result(s, i, 1);
 	}
 	acme_authz_free(&z);
 	return rc;
@@ -388,8 +311,6 @@ static int issue_authorize(struct issue *is)
 {
 	struct solver *s = NULL;
 	struct acme_authz *zs = NULL;
-	char *chall_urls[ACME_MAX_LIST] = { NULL }, *authz_urls[ACME_MAX_LIST] = { NULL };
-	size_t n = 0;
 	int rc = EXIT_FAIL;
 
 	if (is->order.state == ACME_ST_READY) {
@@ -404,22 +325,18 @@ static int issue_authorize(struct issue *is)
 	if ((zs = calloc(is->order.n_authzs, sizeof(*zs))) == NULL ||
 	    (rc = issue_authz_fetch(is, zs)) != EXIT_OK)
 		goto out;
-	if ((s = solver_new(&is->o->solver, is->a.thumbprint)) == NULL) {
+	if ((s = solver_new(&is->req->solver, is->a.thumbprint)) == NULL) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	rc = issue_authz_prepare(is, s, zs, chall_urls, authz_urls, &n);
-	if (rc == EXIT_OK && n > 0)
-		rc = issue_authz_validate(is, s, chall_urls, authz_urls, n);
+	rc = issue_authz_prepare(is, s, zs);
+	if (rc == EXIT_OK && solver_count(s) > 0)
+		rc = issue_authz_validate(is, s);
 out:
 	solver_end(s);
 	for (size_t i = 0; zs != NULL && i < is->order.n_authzs; i++)
 		acme_authz_free(&zs[i]);
 	free(zs);
-	for (size_t i = 0; i < n; i++) {
-		free(chall_urls[i]);
-		free(authz_urls[i]);
-	}
 	return rc;
 }
 
@@ -446,20 +363,20 @@ static int profile_offered(const struct acme_directory *dir, const char *server,
 
 static int issue_order(struct issue *is)
 {
-	if (is->o->profile != NULL && !profile_offered(&is->a.dir, is->g->server, is->o->profile))
+	if (is->req->profile != NULL && !profile_offered(&is->a.dir, is->g->server, is->req->profile))
 		return EXIT_USAGE;
-	if (acme_order_new(&is->a, is->o->names, is->o->n_names, is->o->profile, &is->order,
-			   &is->order_url) != 0)
+	if (acme_order_new(&is->a, is->req->names, is->req->n_names, is->req->profile,
+			   is->req->replaces, &is->order, &is->order_url) != 0)
 		return EXIT_FAIL;
 	log_info("order %s is %s", safe_str(is->order_url), safe_str(is->order.status));
-	if (order_idents_check(&is->order, is->o->names, is->o->n_names, is->order_url) != 0)
+	if (order_idents_check(&is->order, is->req->names, is->req->n_names, is->order_url) != 0)
 		return EXIT_FAIL;
 	return EXIT_OK;
 }
 
 static int issue_csr(struct issue *is)
 {
-	struct issue_opts *o = is->o;
+	struct issue_req *o = is->req;
 
 	if (is->csr != NULL)
 		return EXIT_OK; /* --csr */
@@ -545,7 +462,7 @@ static int issue_download(struct issue *is)
 
 	if (acme_cert_get(&is->a, is->order.certificate, &is->chain_pem, &links, &n_links) != 0)
 		goto out;
-	if (is->o->preferred_chain != NULL && !chain_matches(is->chain_pem, is->o->preferred_chain)) {
+	if (is->req->preferred_chain != NULL && !chain_matches(is->chain_pem, is->req->preferred_chain)) {
 		for (size_t i = 0; i < n_links; i++) {
 			if (strcmp(links[i].rel, "alternate") != 0)
 				continue;
@@ -563,7 +480,7 @@ static int issue_download(struct issue *is)
 					 safe_str(links[i].uri));
 				continue;
 			}
-			if (chain_matches(alt, is->o->preferred_chain)) {
+			if (chain_matches(alt, is->req->preferred_chain)) {
 				log_info("using the alternate chain %s", safe_str(links[i].uri));
 				free(is->chain_pem);
 				is->chain_pem = alt;
@@ -571,9 +488,9 @@ static int issue_download(struct issue *is)
 				break;
 			}
 		}
-		if (!chain_matches(is->chain_pem, is->o->preferred_chain))
+		if (!chain_matches(is->chain_pem, is->req->preferred_chain))
 			log_warn("no chain issued by '%s'; using the default chain",
-				 is->o->preferred_chain);
+				 is->req->preferred_chain);
 	}
 	rc = EXIT_OK;
 out:
@@ -618,12 +535,12 @@ static int issue_commit(struct issue *is)
 			  safe_str(is->order.certificate));
 		goto out;
 	}
-	if (!cert_has_names(certs[0], is->o->names, is->o->n_names)) {
+	if (!cert_has_names(certs[0], is->req->names, is->req->n_names)) {
 		log_error("%s: the certificate's names differ from the order's",
 			  safe_str(is->order.certificate));
 		goto out;
 	}
-	if (cert_chain_check(certs, n, is->o->names, is->o->n_names, time(NULL),
+	if (cert_chain_check(certs, n, is->req->names, is->req->n_names, time(NULL),
 			     is->order.certificate) != 0)
 		goto out;
 	if ((chain = concat(certs, 1, n)) == NULL || (full = concat(certs, 0, n)) == NULL)
@@ -634,7 +551,7 @@ static int issue_commit(struct issue *is)
 	set.chain_pem = chain;
 	set.fullchain_pem = full;
 	set.privkey_pem = key;
-	if (store_commit(is->g->config_dir, is->o->cert_name, &set, &is->live_dir) != 0)
+	if (store_commit(is->g->config_dir, is->req->cert_name, &set, &is->res->live_dir) != 0)
 		goto out;
 	rc = EXIT_OK;
 out:
@@ -658,86 +575,38 @@ static int issue_commit_traced(struct issue *is)
 	return rc;
 }
 
-/* renewal/<name>.conf: everything `renew` needs to repeat this, no secrets. */
-static int issue_record(struct issue *is)
-{
-	struct issue_opts *o = is->o;
-	struct conf_kv kv[MAX_NAMES + 24];
-	char *key = uri_redact_pin(is->g->key_uri, NULL), *ck = uri_redact_pin(o->cert_key, NULL);
-	char port[16] = "", timeout[16];
-	size_t n = 0;
-	int rc;
-
-	snprintf(timeout, sizeof(timeout), "%d", is->g->timeout);
-	if (o->solver.http_port > 0)
-		snprintf(port, sizeof(port), "%d", o->solver.http_port);
-	kv[n++] = (struct conf_kv){ "cert_name", o->cert_name };
-	kv[n++] = (struct conf_kv){ "server", is->g->server };
-	kv[n++] = (struct conf_kv){ "account", is->a.kid };
-	if (is->g->signer != NULL) {
-		/* The service holds the key; this host has no module and no PIN. */
-		kv[n++] = (struct conf_kv){ "signer", is->g->signer };
-	} else {
-		kv[n++] = (struct conf_kv){ "key", key };
-		kv[n++] = (struct conf_kv){ "module", is->g->module };
-		kv[n++] = (struct conf_kv){ "module_args", is->g->module_args };
-		kv[n++] = (struct conf_kv){ "pin_source", is->g->pin_source };
-	}
-	kv[n++] = (struct conf_kv){ "ca_bundle", is->g->ca_bundle };
-	kv[n++] = (struct conf_kv){ "timeout", is->g->timeout_given ? timeout : NULL };
-	for (size_t i = 0; i < o->n_names; i++)
-		kv[n++] = (struct conf_kv){ "domain", o->names[i] };
-	kv[n++] = (struct conf_kv){ "solver", solver_name(o->solver.kind) };
-	kv[n++] = (struct conf_kv){ "webroot", o->solver.webroot };
-	kv[n++] = (struct conf_kv){ "http_port", port[0] ? port : NULL };
-	kv[n++] = (struct conf_kv){ "http_address", o->solver.http_address };
-	kv[n++] = (struct conf_kv){ "dns_hook", o->solver.dns_hook };
-	kv[n++] = (struct conf_kv){ "key_type", o->cert_key || o->csr_file ? NULL :
-			o->key_type ? o->key_type : "ec256" };
-	kv[n++] = (struct conf_kv){ "cert_key", ck };
-	kv[n++] = (struct conf_kv){ "csr", o->csr_file };
-	kv[n++] = (struct conf_kv){ "profile", o->profile };
-	kv[n++] = (struct conf_kv){ "preferred_chain", o->preferred_chain };
-	kv[n++] = (struct conf_kv){ "deploy_hook", o->deploy_hook };
-	if (is->g->allow_extractable)
-		kv[n++] = (struct conf_kv){ "allow_extractable_key", "yes" };
-	rc = store_renewal_write(is->g->config_dir, o->cert_name, kv, n) == 0 ? EXIT_OK : EXIT_FAIL;
-	free(key);
-	free(ck);
-	return rc;
-}
-
 static int issue_deploy(struct issue *is)
 {
+	const char *hook = is->req->hook_this_run ? is->req->hook_this_run : is->req->deploy_hook;
 	char *env[3] = { NULL }, *domains = NULL, *nd;
 	struct hook_opts ho;
 	int rc = EXIT_FAIL, st;
 
-	if (is->o->deploy_hook == NULL)
+	if (hook == NULL)
 		return EXIT_OK;
 	if ((domains = strdup("")) == NULL)
 		goto out;
-	for (size_t i = 0; i < is->o->n_names; i++) {
-		nd = xasprintf("%s%s%s", domains, i ? " " : "", is->o->names[i]);
+	for (size_t i = 0; i < is->req->n_names; i++) {
+		nd = xasprintf("%s%s%s", domains, i ? " " : "", is->req->names[i]);
 		if (nd == NULL)
 			goto out;
 		free(domains);
 		domains = nd;
 	}
-	env[0] = xasprintf("P11ACME_CERT_NAME=%s", is->o->cert_name);
-	env[1] = xasprintf("P11ACME_LIVE_DIR=%s", is->live_dir);
+	env[0] = xasprintf("P11ACME_CERT_NAME=%s", is->req->cert_name);
+	env[1] = xasprintf("P11ACME_LIVE_DIR=%s", is->res->live_dir);
 	env[2] = xasprintf("P11ACME_DOMAINS=%s", domains);
 	if (env[0] == NULL || env[1] == NULL || env[2] == NULL)
 		goto out;
 	ho = hook_opts_of(is->g);
-	st = hook_run(is->o->deploy_hook, NULL, 0, env, 3, &ho);
+	st = hook_run(hook, NULL, 0, env, 3, &ho);
 	if (st != 0) {
 		if (st > 0)
 			log_error("deploy hook '%s' exited with %d; the new certificate stays in %s",
-				  is->o->deploy_hook, st, is->live_dir);
+				  hook, st, is->res->live_dir);
 		else
 			log_error("deploy hook '%s' did not finish; the new certificate stays in %s",
-				  is->o->deploy_hook, is->live_dir);
+				  hook, is->res->live_dir);
 		goto out;
 	}
 	rc = EXIT_OK;
@@ -748,23 +617,94 @@ out:
 	return rc;
 }
 
-static void issue_print(const struct issue *is)
+/* The request's defaults and what the CSR file says: hook limits, names from
+ * --csr, the certificate name from the first name. */
+static int issue_prepare(struct issue *is)
+{
+	struct issue_req *r = is->req;
+	int rc;
+
+	r->solver.hook = hook_opts_of(is->g);
+	if (r->csr_file != NULL && (rc = csr_names(is)) != EXIT_OK)
+		return rc;
+	if (r->cert_name == NULL) {
+		r->cert_name_owned = strdup(strncmp(r->names[0], "*.", 2) == 0 ? r->names[0] + 2
+										: r->names[0]);
+		if (r->cert_name_owned == NULL)
+			return EXIT_FAIL;
+		r->cert_name = r->cert_name_owned;
+	}
+	return EXIT_OK;
+}
+
+static void issue_free(struct issue *is)
+{
+	acme_order_free(&is->order);
+	free(is->order_url);
+	EVP_PKEY_free(is->cert_key);
+	OPENSSL_free(is->csr);
+	free(is->chain_pem);
+	acme_close(&is->a);
+	signer_stop(is->signer);
+}
+
+int issue_run(const struct globals *g, struct issue_req *req, struct issue_result *res)
+{
+	struct issue is = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	is.g = g;
+	is.req = req;
+	is.res = res;
+	if ((rc = issue_prepare(&is)) != EXIT_OK)
+		goto out;
+	if ((rc = cli_session(g, NULL, req->cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
+		goto out;
+	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
+	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
+	    (rc = issue_commit_traced(&is)) != EXIT_OK)
+		goto out;
+	log_info("%s: certificate for %s is live in %s", req->cert_name, req->names[0],
+		 res->live_dir);
+	if ((res->cert_url = strdup(is.order.certificate)) == NULL)
+		rc = EXIT_FAIL;
+	/* The set is committed: a failure from here on reports, and the cert stays. */
+	else
+		rc = renewal_write(g, req, is.a.kid) == 0 ? EXIT_OK : EXIT_FAIL;
+	trace("recorded");
+	if (issue_deploy(&is) != EXIT_OK)
+		rc = EXIT_FAIL;
+out:
+	issue_free(&is);
+	return rc;
+}
+
+void issue_result_free(struct issue_result *res)
+{
+	free(res->live_dir);
+	free(res->cert_url);
+	memset(res, 0, sizeof(*res));
+}
+
+static void issue_print(const struct globals *g, const struct issue_req *r,
+			const struct issue_result *res)
 {
 	cJSON *o = NULL, *arr;
 	char *s = NULL;
 
-	if (!is->g->json) {
-		printf("%s\n", is->live_dir);
+	if (!g->json) {
+		printf("%s\n", res->live_dir);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "name", is->o->cert_name) == NULL ||
-	    cJSON_AddStringToObject(o, "live_dir", is->live_dir) == NULL ||
-	    cJSON_AddStringToObject(o, "certificate_url", is->order.certificate) == NULL ||
+	    cJSON_AddStringToObject(o, "name", r->cert_name) == NULL ||
+	    cJSON_AddStringToObject(o, "live_dir", res->live_dir) == NULL ||
+	    cJSON_AddStringToObject(o, "certificate_url", res->cert_url) == NULL ||
 	    (arr = cJSON_AddArrayToObject(o, "domains")) == NULL)
 		goto out;
-	for (size_t i = 0; i < is->o->n_names; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(is->o->names[i]));
+	for (size_t i = 0; i < r->n_names; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(r->names[i]));
 	if ((s = cJSON_Print(o)) != NULL)
 		printf("%s\n", s);
 out:
@@ -774,54 +714,17 @@ out:
 
 int cmd_issue(const struct globals *g, int argc, char **argv)
 {
-	struct issue_opts o = { 0 };
-	struct issue is = { 0 };
-	char *cn = NULL;
+	struct issue_req req = { 0 };
+	struct issue_result res = { 0 };
 	int rc;
 
-	is.g = g;
-	is.o = &o;
-	rc = issue_parse(argc, argv, &o);
-	if (rc != EXIT_OK) {
-		rc = rc < 0 ? EXIT_OK : rc;
-		goto out;
+	rc = issue_parse(argc, argv, &req);
+	if (rc == EXIT_OK) {
+		rc = issue_run(g, &req, &res);
+		if (res.cert_url != NULL)
+			issue_print(g, &req, &res);
 	}
-	o.solver.hook = hook_opts_of(g);
-	if (o.csr_file != NULL && (rc = csr_names(&is)) != EXIT_OK)
-		goto out;
-	if (o.cert_name == NULL) {
-		cn = strdup(strncmp(o.names[0], "*.", 2) == 0 ? o.names[0] + 2 : o.names[0]);
-		if (cn == NULL) {
-			rc = EXIT_FAIL;
-			goto out;
-		}
-		o.cert_name = cn;
-	}
-	if ((rc = cli_session(g, NULL, o.cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
-		goto out;
-	is.a.replaces = o.replaces;
-	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
-	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
-	    (rc = issue_commit_traced(&is)) != EXIT_OK)
-		goto out;
-	log_info("%s: certificate for %s is live in %s", o.cert_name, o.names[0], is.live_dir);
-	/* The set is committed: a failure from here on reports, and the cert stays. */
-	rc = issue_record(&is);
-	trace("recorded");
-	issue_print(&is);
-	if (issue_deploy(&is) != EXIT_OK)
-		rc = EXIT_FAIL;
-out:
-	for (size_t i = 0; i < o.n_names; i++)
-		free(o.names[i]);
-	free(cn);
-	acme_order_free(&is.order);
-	free(is.order_url);
-	EVP_PKEY_free(is.cert_key);
-	OPENSSL_free(is.csr);
-	free(is.chain_pem);
-	free(is.live_dir);
-	acme_close(&is.a);
-	signer_stop(is.signer);
-	return rc;
+	issue_req_free(&req);
+	issue_result_free(&res);
+	return rc < 0 ? EXIT_OK : rc;
 }

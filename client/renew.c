@@ -1,8 +1,8 @@
 /*
  * client/renew.c: p11acme renew. For each renewal/<name>.conf: take the
  * per-name lock, decide whether the live certificate is due (ARI window, else
- * --days / one third of the lifetime), and when it is, repeat the issuance by
- * calling cmd_issue() with an argv rebuilt from the conf. issue commits the set
+ * --days / one third of the lifetime), and when it is, repeat the issuance: the
+ * conf gives a struct issue_req (renewal.h) and issue_run() commits the set
  * atomically and runs the deploy hook once; renew reports one result per name.
  *
  * Safe to run from cron on every host of a fleet: the lock stops overlapping
@@ -25,16 +25,14 @@
 
 #include "client/ari.h"
 #include "client/cli.h"
+#include "client/issue.h"
 #include "client/opts.h"
+#include "client/renewal.h"
 #include "client/store.h"
 #include "common/common.h"
 
-#define CONF_FILE_MAX 65536
-#define CONF_MAX_KV 200
 #define LOCK_WAIT_DEFAULT 300    /* seconds; an issuance is bounded by --timeout */
-#define LOCK_POLL_MS 100
 #define SPREAD_MAX (3 * 86400)   /* the spread before the one-third point */
-#define MAX_CERTS 10000
 
 struct renew_opts {
 	const char *cert_name;   /* NULL with --all */
@@ -43,13 +41,6 @@ struct renew_opts {
 	const char *deploy_hook; /* overrides the conf's for this run only */
 	int lock_wait;
 	char host[256];
-};
-
-/* renewal/<name>.conf, parsed in place: kv strings point into text. */
-struct renew_conf {
-	char *text;
-	struct conf_kv kv[CONF_MAX_KV];
-	size_t n;
 };
 
 /* The outcome for one certificate, printed as a line or a JSON object. */
@@ -62,14 +53,6 @@ struct renew_result {
 	char renew_at[32];       /* when this host renews it ("" when due now) */
 	char *replaces;          /* certID sent as `replaces`, or NULL */
 	int rc;
-};
-
-static const char *const conf_keys[] = {
-	"version", "cert_name", "server", "account", "key", "module", "module_args",
-	"pin_source", "signer",
-	"ca_bundle", "timeout", "domain", "solver", "webroot", "http_port", "http_address",
-	"dns_hook", "key_type", "cert_key", "csr", "profile", "preferred_chain",
-	"deploy_hook", "allow_extractable_key", NULL,
 };
 
 static void renew_usage(FILE *f)
@@ -152,281 +135,6 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 	return EXIT_OK;
 }
 
-/* ---- the renewal conf ---- */
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int conf_key_known(const char *k)
-{
-	for (size_t i = 0; conf_keys[i] != NULL; i++)
-		if (strcmp(conf_keys[i], k) == 0)
-			return 1;
-	return 0;
-}
-
-/* First value of key, or NULL. */
-static const char *conf_get(const struct renew_conf *c, const char *key)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->kv[i].key, key) == 0)
-			return c->kv[i].value;
-	return NULL;
-}
-
-static void conf_free(struct renew_conf *c)
-{
-	free(c->text);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Read and check renewal/<name>.conf. Returns EXIT_OK, EXIT_USAGE (missing or
- * malformed: a configuration error) or EXIT_FAIL; err gets a short reason. */
-static int conf_load(const char *config_dir, const char *name, struct renew_conf *c,
-		     char *err, size_t errlen)
-{
-	char *path = xasprintf("%s/renewal/%s.conf", config_dir, name), *line, *next, *eq;
-	const char *cn;
-	size_t len, lineno = 0;
-	int rc = EXIT_USAGE;
-
-	memset(c, 0, sizeof(*c));
-	if (path == NULL)
-		return EXIT_FAIL;
-	if ((c->text = file_read(path, CONF_FILE_MAX, &len, 1)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, errno == ENOENT ? "no such renewal config" :
-			 strerror(errno));
-		goto out;
-	}
-	for (line = c->text; line != NULL; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		line = trim(line);
-		if (*line == '\0' || *line == '#')
-			continue;
-		if ((eq = strchr(line, '=')) == NULL || c->n >= CONF_MAX_KV) {
-			snprintf(err, errlen, "%s:%zu: not 'key = value'", path, lineno);
-			goto out;
-		}
-		*eq = '\0';
-		c->kv[c->n].key = trim(line);
-		c->kv[c->n].value = trim(eq + 1);
-		if (!conf_key_known(c->kv[c->n].key)) {
-			snprintf(err, errlen, "%s:%zu: unknown key '%s'", path, lineno,
-				 c->kv[c->n].key);
-			goto out;
-		}
-		if (strcmp(c->kv[c->n].key, "domain") != 0 && conf_get(c, c->kv[c->n].key) != NULL) {
-			snprintf(err, errlen, "%s:%zu: '%s' given twice", path, lineno, c->kv[c->n].key);
-			goto out;
-		}
-		c->n++;
-	}
-	if ((cn = conf_get(c, "cert_name")) != NULL && strcmp(cn, name) != 0) {
-		snprintf(err, errlen, "%s: cert_name is '%s', not '%s'", path, cn, name);
-		goto out;
-	}
-	if (conf_get(c, "solver") == NULL ||
-	    (conf_get(c, "domain") == NULL && conf_get(c, "csr") == NULL)) {
-		snprintf(err, errlen, "%s: no solver or no domain", path);
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	free(path);
-	return rc;
-}
-
-/* The globals for this certificate: the command line's (or environment's) where
- * given, else the conf's. */
-static int conf_globals(const struct globals *g, const struct renew_conf *c,
-			struct globals *out, char *err, size_t errlen)
-{
-	const char *v;
-	long t;
-
-	*out = *g;
-	out->json = 0;
-	/* The command line's --signer or --key wins; else the conf's signer, else its key. */
-	if (out->signer == NULL && out->key_uri == NULL)
-		out->signer = conf_get(c, "signer");
-	if (out->signer == NULL) {
-		if (out->key_uri == NULL)
-			out->key_uri = conf_get(c, "key");
-		if (out->module == NULL)
-			out->module = conf_get(c, "module");
-		if (out->module_args == NULL)
-			out->module_args = conf_get(c, "module_args");
-		if (out->pin_source == NULL)
-			out->pin_source = conf_get(c, "pin_source");
-	}
-	if (out->ca_bundle == NULL)
-		out->ca_bundle = conf_get(c, "ca_bundle");
-	/* main.c fills in Let's Encrypt when nothing was given. */
-	if ((v = conf_get(c, "server")) != NULL && strcmp(g->server, LE_PRODUCTION_URL) == 0)
-		out->server = v;
-	if ((v = conf_get(c, "timeout")) != NULL && !g->timeout_given) {
-		if (parse_long(v, 1, 86400, &t) != 0) {
-			snprintf(err, errlen, "timeout: not a number of seconds: %s", v);
-			return EXIT_USAGE;
-		}
-		out->timeout = (int)t;
-		out->timeout_given = 1; /* given when it was issued: recorded again */
-	}
-	if ((v = conf_get(c, "allow_extractable_key")) != NULL && strcmp(v, "yes") == 0)
-		out->allow_extractable = 1;
-	return EXIT_OK;
-}
-
-/* argv for cmd_issue, repeating what the conf records. The strings belong to the
- * conf (or to o); argv itself is malloc'd. */
-static char **conf_issue_argv(const struct renew_conf *c, const char *name,
-			      const struct renew_opts *o, const char *replaces, int *argc,
-			      char *err, size_t errlen)
-{
-	static const struct { const char *key, *opt; } valued[] = {
-		{ "key_type", "--key-type" }, { "cert_key", "--cert-key" }, { "csr", "--csr" },
-		{ "profile", "--profile" }, { "preferred_chain", "--preferred-chain" },
-	};
-	const char *solver = conf_get(c, "solver"), *v;
-	char **argv = calloc(2 * CONF_MAX_KV + 16, sizeof(char *));
-	int n = 0;
-
-	if (argv == NULL)
-		return NULL;
-	argv[n++] = "issue";
-	argv[n++] = "--cert-name";
-	argv[n++] = (char *)name;
-	for (size_t i = 0; i < c->n; i++) {
-		if (strcmp(c->kv[i].key, "domain") == 0) {
-			argv[n++] = "-d";
-			argv[n++] = (char *)c->kv[i].value;
-		}
-	}
-	if (strcmp(solver, "webroot") == 0 && (v = conf_get(c, "webroot")) != NULL) {
-		argv[n++] = "--webroot";
-		argv[n++] = (char *)v;
-	} else if (strcmp(solver, "standalone") == 0) {
-		argv[n++] = "--standalone";
-		if ((v = conf_get(c, "http_port")) != NULL) {
-			argv[n++] = "--http-port";
-			argv[n++] = (char *)v;
-		}
-		if ((v = conf_get(c, "http_address")) != NULL) {
-			argv[n++] = "--http-address";
-			argv[n++] = (char *)v;
-		}
-	} else if (strcmp(solver, "stateless") == 0) {
-		argv[n++] = "--stateless";
-	} else if (strcmp(solver, "dns-hook") == 0 && (v = conf_get(c, "dns_hook")) != NULL) {
-		argv[n++] = "--dns-hook";
-		argv[n++] = (char *)v;
-	} else if (strcmp(solver, "reuse-only") == 0) {
-		argv[n++] = "--reuse-only";
-	} else {
-		snprintf(err, errlen, "solver '%s' is unknown or lacks its setting", solver);
-		free(argv);
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
-		if ((v = conf_get(c, valued[i].key)) != NULL) {
-			argv[n++] = (char *)valued[i].opt;
-			argv[n++] = (char *)v;
-		}
-	}
-	if ((v = o->deploy_hook ? o->deploy_hook : conf_get(c, "deploy_hook")) != NULL) {
-		argv[n++] = "--deploy-hook";
-		argv[n++] = (char *)v;
-	}
-	if (replaces != NULL) {
-		argv[n++] = "--replaces";
-		argv[n++] = (char *)replaces;
-	}
-	argv[n] = NULL;
-	*argc = n;
-	return argv;
-}
-
-/* A --deploy-hook given to renew is for this run: put the conf's own hook back
- * into the conf that issue rewrote. */
-static void conf_restore_hook(const char *config_dir, const char *name, const char *hook)
-{
-	struct renew_conf c = { 0 };
-	struct conf_kv kv[CONF_MAX_KV + 1];
-	char err[256] = "";
-	size_t n = 0;
-
-	if (conf_load(config_dir, name, &c, err, sizeof(err)) != EXIT_OK) {
-		log_warn("%s: could not restore the deploy hook in the renewal config: %s", name, err);
-		return;
-	}
-	for (size_t i = 0; i < c.n; i++) {
-		if (strcmp(c.kv[i].key, "version") == 0 || strcmp(c.kv[i].key, "deploy_hook") == 0)
-			continue;
-		kv[n++] = c.kv[i];
-	}
-	if (hook != NULL)
-		kv[n++] = (struct conf_kv){ "deploy_hook", hook };
-	if (store_renewal_write(config_dir, name, kv, n) != 0)
-		log_warn("%s: could not restore the deploy hook in the renewal config", name);
-	conf_free(&c);
-}
-
-/* ---- locking ---- */
-
-/* flock renewal/.<name>.lock, waiting up to wait_s. Returns the locked fd (close
- * it to unlock), -2 when another run still held it at the end (logged), -1 on an
- * error (logged). The fd is close-on-exec, so hooks do not inherit the lock. */
-static int lock_take(const char *config_dir, const char *name, int wait_s)
-{
-	char *path = xasprintf("%s/renewal/.%s.lock", config_dir, name);
-	struct timespec start, now;
-	int fd = -1, said = 0;
-
-	if (path == NULL)
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		log_error("%s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			log_error("%s: flock: %s", path, strerror(errno));
-			close(fd);
-			fd = -1;
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= wait_s) {
-			log_error("%s: skipped: another renew still holds %s after %d s", name, path,
-				  wait_s);
-			close(fd);
-			fd = -2;
-			break;
-		}
-		if (!said++)
-			log_info("%s: another renew holds the lock; waiting up to %d s", name, wait_s);
-		sleep_ms(LOCK_POLL_MS);
-	}
-	free(path);
-	return fd;
-}
-
 /* ---- is it due? ---- */
 
 /* The directory's renewalInfo and the window for this certificate, fetched
@@ -462,16 +170,75 @@ out:
 	return rc;
 }
 
+/* What renew_decide weighs for one certificate. */
+struct due {
+	time_t now, t_days, t_due; /* t_days: the --days point (0 without --days) */
+	int have_ari;
+	struct ari_window w;
+};
+
+/* This host's moment: in the CA's ARI window when it has one (and then `replaces`
+ * goes into res), else a third of the lifetime before the end, spread per host
+ * and name over a bounded span just before. 0, or -1 when out of memory. */
+static int due_moment(const struct globals *rg, const struct renew_opts *o, const char *name,
+		      const struct cert_info *ci, struct due *d, struct renew_result *res)
+{
+	time_t lifetime = ci->not_after - ci->not_before, span;
+	int r;
+
+	if (o->days >= 0)
+		d->t_days = ci->not_after - (time_t)o->days * 86400;
+	if ((r = ari_window_get(rg, ci, &d->w)) == 0) {
+		d->have_ari = 1;
+		d->t_due = d->w.start + spread_offset(o->host, name, d->w.end - d->w.start);
+		if (ci->cert_id != NULL && (res->replaces = strdup(ci->cert_id)) == NULL)
+			return -1;
+		return 0;
+	}
+	if (r < 0)
+		log_warn("%s: no renewal information from the CA; using the certificate's lifetime",
+			 name);
+	span = lifetime / 30 < SPREAD_MAX ? lifetime / 30 : SPREAD_MAX;
+	d->t_due = ci->not_after - lifetime / 3 - span + spread_offset(o->host, name, span);
+	return 0;
+}
+
+/* res->due and res->reason from the moments, the first rule that applies. */
+static void due_reason(const struct renew_opts *o, const struct cert_info *ci,
+		       const struct due *d, struct renew_result *res)
+{
+	char a[32], b[32], at[32];
+
+	rfc3339_format(d->t_due, at, sizeof(at));
+	rfc3339_format(d->w.start, a, sizeof(a));
+	rfc3339_format(d->w.end, b, sizeof(b));
+	res->due = 1;
+	if (o->force) {
+		snprintf(res->reason, sizeof(res->reason), "forced (--force)");
+	} else if (d->now >= ci->not_after) {
+		snprintf(res->reason, sizeof(res->reason), "expired");
+	} else if (o->days >= 0 && d->now >= d->t_days) {
+		snprintf(res->reason, sizeof(res->reason), "%ld days left, fewer than --days %ld",
+			 (long)((ci->not_after - d->now) / 86400), o->days);
+	} else if (d->have_ari) {
+		res->due = d->now >= d->t_due;
+		snprintf(res->reason, sizeof(res->reason), "ARI window %s to %s, this host's moment %s%s",
+			 a, b, at, res->due ? " has come" : " is ahead");
+	} else {
+		res->due = d->now >= d->t_due;
+		snprintf(res->reason, sizeof(res->reason), "one third of the lifetime left from "
+			 "about %s (this host's moment)", at);
+	}
+}
+
 /* Decide for the live certificate; fills res->due, reason, renew_at, replaces. */
 static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 			const char *name, struct renew_result *res)
 {
 	struct cert_info ci = { 0 };
-	struct ari_window w = { 0 };
+	struct due d = { 0 };
 	char *path = xasprintf("%s/live/%s/cert.pem", rg->config_dir, name);
-	char a[32], b[32], at[32];
-	time_t now = time(NULL), lifetime, t_days = 0, t_due, span;
-	int r, have_ari = 0;
+	int r, rc = EXIT_FAIL;
 
 	if (path == NULL)
 		return EXIT_FAIL;
@@ -493,115 +260,36 @@ static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 		cert_info_free(&ci);
 		return EXIT_OK;
 	}
-	lifetime = ci.not_after - ci.not_before;
-	if (o->days >= 0)
-		t_days = ci.not_after - (time_t)o->days * 86400;
-	if ((r = ari_window_get(rg, &ci, &w)) == 0) {
-		have_ari = 1;
-		t_due = w.start + spread_offset(o->host, name, w.end - w.start);
-		if (ci.cert_id != NULL && (res->replaces = strdup(ci.cert_id)) == NULL)
-			goto fail;
-	} else {
-		if (r < 0)
-			log_warn("%s: no renewal information from the CA; using the certificate's lifetime",
-				 name);
-		span = lifetime / 30 < SPREAD_MAX ? lifetime / 30 : SPREAD_MAX;
-		t_due = ci.not_after - lifetime / 3 - span + spread_offset(o->host, name, span);
-	}
-	rfc3339_format(t_due, at, sizeof(at));
-	rfc3339_format(w.start, a, sizeof(a));
-	rfc3339_format(w.end, b, sizeof(b));
-	if (o->force) {
-		res->due = 1;
-		snprintf(res->reason, sizeof(res->reason), "forced (--force)");
-	} else if (now >= ci.not_after) {
-		res->due = 1;
-		snprintf(res->reason, sizeof(res->reason), "expired");
-	} else if (o->days >= 0 && now >= t_days) {
-		res->due = 1;
-		snprintf(res->reason, sizeof(res->reason), "%ld days left, fewer than --days %ld",
-			 (long)((ci.not_after - now) / 86400), o->days);
-	} else if (have_ari) {
-		res->due = now >= t_due;
-		snprintf(res->reason, sizeof(res->reason), "ARI window %s to %s, this host's moment %s%s",
-			 a, b, at, res->due ? " has come" : " is ahead");
-	} else {
-		res->due = now >= t_due;
-		snprintf(res->reason, sizeof(res->reason), "one third of the lifetime left from "
-			 "about %s (this host's moment)", at);
-	}
-	if (!res->due) {
-		/* --days may bring the moment forward */
-		if (o->days >= 0 && t_days < t_due)
-			t_due = t_days;
-		rfc3339_format(t_due, res->renew_at, sizeof(res->renew_at));
-	}
-	if (!have_ari) {
+	d.now = time(NULL);
+	if (due_moment(rg, o, name, &ci, &d, res) != 0)
+		goto out;
+	due_reason(o, &ci, &d, res);
+	/* --days may bring the moment forward */
+	if (!res->due)
+		rfc3339_format(o->days >= 0 && d.t_days < d.t_due ? d.t_days : d.t_due,
+			       res->renew_at, sizeof(res->renew_at));
+	if (!d.have_ari) {
 		free(res->replaces);
 		res->replaces = NULL;
 	}
-	if (w.explanation != NULL)
-		log_info("%s: the CA explains its renewal window at %s", name, w.explanation);
-	ari_window_free(&w);
+	if (d.w.explanation != NULL)
+		log_info("%s: the CA explains its renewal window at %s", name, d.w.explanation);
+	rc = EXIT_OK;
+out:
+	ari_window_free(&d.w);
 	cert_info_free(&ci);
-	return EXIT_OK;
-fail:
-	ari_window_free(&w);
-	cert_info_free(&ci);
-	return EXIT_FAIL;
+	return rc;
 }
 
 /* ---- renewing ---- */
 
-static char *live_target(const char *config_dir, const char *name)
-{
-	char *link = xasprintf("%s/live/%s", config_dir, name), buf[PATH_MAX];
-	ssize_t n;
-
-	if (link == NULL)
-		return NULL;
-	n = readlink(link, buf, sizeof(buf) - 1);
-	free(link);
-	if (n < 0)
-		return strdup("");
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
-/* Run cmd_issue with the conf's argv. issue's stdout (the live dir, or JSON)
- * goes to our stderr, so that renew's stdout carries only renew's results; with
- * -q nowhere. */
-static int renew_issue(const struct globals *rg, int argc, char **argv)
-{
-	int saved, rc, to = 2;
-
-	fflush(stdout);
-	if (log_verbosity < LOG_INFO)
-		to = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if ((saved = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 || to < 0 || dup2(to, 1) < 0) {
-		if (to > 2)
-			close(to);
-		log_error("renew: stdout: %s", strerror(errno));
-		if (saved >= 0)
-			close(saved);
-		return EXIT_FAIL;
-	}
-	if (to > 2)
-		close(to);
-	rc = cmd_issue(rg, argc, argv);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	return rc;
-}
-
 /* Check the account key and account without ordering anything (--dry-run). */
-static int renew_dry_check(const struct globals *rg, const struct renew_conf *c,
+static int renew_dry_check(const struct globals *rg, const struct issue_req *req,
 			   struct renew_result *res)
 {
 	struct signer *s = NULL;
 	struct acme a = { 0 };
-	int rc = cli_session(rg, NULL, conf_get(c, "cert_key"), &s, &a, 1);
+	int rc = cli_session(rg, NULL, req->cert_key, &s, &a, 1);
 
 	if (rc != EXIT_OK)
 		snprintf(res->error, sizeof(res->error), "the account key or account is not usable");
@@ -610,45 +298,53 @@ static int renew_dry_check(const struct globals *rg, const struct renew_conf *c,
 	return rc;
 }
 
-static int renew_do(const struct globals *rg, const struct renew_conf *c,
-		    const struct renew_opts *o, const char *name, struct renew_result *res)
+/* After issue_run: what happened, in res. */
+static void renew_outcome(const struct globals *rg, const char *name, int rc,
+			  const struct issue_result *ir, struct renew_result *res)
 {
-	char **argv = NULL, *before = NULL, *after = NULL;
-	int argc = 0, rc = EXIT_FAIL;
+	struct cert_info ci = { 0 };
+	char *p = NULL;
 
-	argv = conf_issue_argv(c, name, o, res->replaces, &argc, res->error, sizeof(res->error));
-	if (argv == NULL)
-		return res->error[0] ? EXIT_USAGE : EXIT_FAIL;
-	if (o->dry_run) {
-		rc = renew_dry_check(rg, c, res);
-		goto out;
-	}
-	log_info("%s: renewing (%s)%s%s", name, res->reason, res->replaces ? "; replaces " : "",
-		 res->replaces ? res->replaces : "");
-	before = live_target(rg->config_dir, name);
-	rc = renew_issue(rg, argc, argv);
-	after = live_target(rg->config_dir, name);
-	res->renewed = before != NULL && after != NULL && after[0] != '\0' &&
-		       strcmp(before, after) != 0;
-	if (res->renewed && o->deploy_hook != NULL)
-		conf_restore_hook(rg->config_dir, name, conf_get(c, "deploy_hook"));
+	res->renewed = ir->live_dir != NULL;
 	if (rc != EXIT_OK && res->renewed)
 		snprintf(res->error, sizeof(res->error), "renewed, but the deploy hook (or the "
 			 "renewal config) failed; the new certificate stays live");
 	else if (rc != EXIT_OK)
 		snprintf(res->error, sizeof(res->error), "issuance failed (exit %d)", rc);
-	if (res->renewed) {
-		struct cert_info ci = { 0 };
-		char *p = xasprintf("%s/live/%s/cert.pem", rg->config_dir, name);
-		if (p != NULL && cert_info_load(p, &ci) == 0)
-			res->not_after = ci.not_after;
-		cert_info_free(&ci);
-		free(p);
+	if (!res->renewed)
+		return;
+	p = xasprintf("%s/live/%s/cert.pem", rg->config_dir, name);
+	if (p != NULL && cert_info_load(p, &ci) == 0)
+		res->not_after = ci.not_after;
+	cert_info_free(&ci);
+	free(p);
+}
+
+static int renew_do(const struct globals *rg, const struct renewal_conf *c,
+		    const struct renew_opts *o, const char *name, struct renew_result *res)
+{
+	struct issue_req req = { 0 };
+	struct issue_result ir = { 0 };
+	int rc;
+
+	if ((rc = renewal_to_req(c, name, &req, res->error, sizeof(res->error))) != EXIT_OK) {
+		if (res->error[0] == '\0')
+			snprintf(res->error, sizeof(res->error), "issuance failed (exit %d)", rc);
+		goto out;
 	}
+	req.replaces = res->replaces;
+	req.hook_this_run = o->deploy_hook;
+	if (o->dry_run) {
+		rc = renew_dry_check(rg, &req, res);
+		goto out;
+	}
+	log_info("%s: renewing (%s)%s%s", name, res->reason, res->replaces ? "; replaces " : "",
+		 res->replaces ? res->replaces : "");
+	rc = issue_run(rg, &req, &ir);
+	renew_outcome(rg, name, rc, &ir, res);
 out:
-	free(argv);
-	free(before);
-	free(after);
+	issue_req_free(&req);
+	issue_result_free(&ir);
 	return rc;
 }
 
@@ -656,16 +352,16 @@ out:
 static int renew_one(const struct globals *g, const struct renew_opts *o, const char *name,
 		     struct renew_result *res)
 {
-	struct renew_conf c = { 0 };
+	struct renewal_conf c = { 0 };
 	struct globals rg;
 	int rc, lock = -1;
 
 	res->name = name;
-	if ((rc = conf_load(g->config_dir, name, &c, res->error, sizeof(res->error))) != EXIT_OK ||
-	    (rc = conf_globals(g, &c, &rg, res->error, sizeof(res->error))) != EXIT_OK)
+	if ((rc = renewal_read(g->config_dir, name, &c, res->error, sizeof(res->error))) != EXIT_OK ||
+	    (rc = renewal_globals(&c, g, &rg, res->error, sizeof(res->error))) != EXIT_OK)
 		goto out;
 	/* --dry-run changes nothing, not even a lock file; it only reads. */
-	if (!o->dry_run && (lock = lock_take(g->config_dir, name, o->lock_wait)) < 0) {
+	if (!o->dry_run && (lock = renewal_lock(g->config_dir, name, o->lock_wait)) < 0) {
 		snprintf(res->error, sizeof(res->error), lock == -2 ?
 			 "skipped: another renew holds the lock" : "could not take the lock");
 		rc = EXIT_FAIL;
@@ -686,47 +382,55 @@ static int renew_one(const struct globals *g, const struct renew_opts *o, const 
 out:
 	if (lock >= 0)
 		close(lock);
-	conf_free(&c);
+	renewal_free(&c);
 	res->rc = rc;
 	return rc;
 }
 
 /* ---- output ---- */
 
+/* One line: "NAME: what (reason): error; not after ...; renews from ...". */
+static void result_print_text(const struct renew_opts *o, const struct renew_result *res,
+			      const char *na)
+{
+	const char *what;
+
+	/* -q: a run in which nothing happened prints nothing at all */
+	if (log_verbosity < LOG_INFO && !res->due && res->error[0] == '\0')
+		return;
+	if (res->error[0] != '\0' && !res->renewed)
+		what = "failed";
+	else if (res->renewed)
+		what = "renewed";
+	else if (res->due && o->dry_run)
+		what = "would renew";
+	else
+		what = "not due";
+	printf("%s: %s", res->name, what);
+	if (res->reason[0] != '\0')
+		printf(" (%s)", res->reason);
+	if (res->error[0] != '\0')
+		printf(": %s", res->error);
+	if (na[0] != '\0')
+		printf("; not after %s", na);
+	if (!res->due && res->renew_at[0] != '\0')
+		printf("; renews from %s", res->renew_at);
+	if (o->dry_run && res->due && res->replaces != NULL)
+		printf("; would replace %s", res->replaces);
+	printf("\n");
+	fflush(stdout);
+}
+
 static void result_print(const struct globals *g, const struct renew_opts *o,
 			 const struct renew_result *res)
 {
 	cJSON *j = NULL;
 	char na[32] = "", *s = NULL;
-	const char *what;
 
 	if (res->not_after != 0)
 		rfc3339_format(res->not_after, na, sizeof(na));
 	if (!g->json) {
-		/* -q: a run in which nothing happened prints nothing at all */
-		if (log_verbosity < LOG_INFO && !res->due && res->error[0] == '\0')
-			return;
-		if (res->error[0] != '\0' && !res->renewed)
-			what = "failed";
-		else if (res->renewed)
-			what = "renewed";
-		else if (res->due && o->dry_run)
-			what = "would renew";
-		else
-			what = "not due";
-		printf("%s: %s", res->name, what);
-		if (res->reason[0] != '\0')
-			printf(" (%s)", res->reason);
-		if (res->error[0] != '\0')
-			printf(": %s", res->error);
-		if (na[0] != '\0')
-			printf("; not after %s", na);
-		if (!res->due && res->renew_at[0] != '\0')
-			printf("; renews from %s", res->renew_at);
-		if (o->dry_run && res->due && res->replaces != NULL)
-			printf("; would replace %s", res->replaces);
-		printf("\n");
-		fflush(stdout);
+		result_print_text(o, res, na);
 		return;
 	}
 	if ((j = cJSON_CreateObject()) == NULL)
@@ -758,51 +462,6 @@ static void result_print(const struct globals *g, const struct renew_opts *o,
 
 /* ---- every certificate ---- */
 
-static int conf_filter(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-
-	return n > 5 && e->d_name[0] != '.' && strcmp(e->d_name + n - 5, ".conf") == 0;
-}
-
-/* Names of the renewal/NAME.conf files, sorted. *n = 0 when there is no renewal dir. */
-static int list_names(const char *config_dir, char ***names, size_t *n)
-{
-	char *dir = xasprintf("%s/renewal", config_dir);
-	struct dirent **ents = NULL;
-	int m, rc = -1;
-
-	*names = NULL;
-	*n = 0;
-	if (dir == NULL)
-		return -1;
-	if ((m = scandir(dir, &ents, conf_filter, alphasort)) < 0) {
-		if (errno == ENOENT) {
-			rc = 0;
-		} else {
-			log_error("%s: %s", dir, strerror(errno));
-		}
-		goto out;
-	}
-	if (m > MAX_CERTS || (*names = calloc((size_t)m + 1, sizeof(char *))) == NULL)
-		goto out;
-	for (int i = 0; i < m; i++) {
-		ents[i]->d_name[strlen(ents[i]->d_name) - 5] = '\0';
-		if (!store_name_valid(ents[i]->d_name))
-			continue;
-		if (((*names)[*n] = strdup(ents[i]->d_name)) == NULL)
-			goto out;
-		(*n)++;
-	}
-	rc = 0;
-out:
-	for (int i = 0; ents != NULL && i < m; i++)
-		free(ents[i]);
-	free(ents);
-	free(dir);
-	return rc;
-}
-
 /* Several results: all the same, that; else failure. */
 static int combine(int acc, int rc)
 {
@@ -828,7 +487,7 @@ int cmd_renew(const struct globals *g, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		n = 1;
-	} else if (list_names(g->config_dir, &names, &n) != 0) {
+	} else if (renewal_names(g->config_dir, &names, &n) != 0) {
 		return EXIT_FAIL;
 	}
 	if (n == 0)
@@ -846,53 +505,4 @@ int cmd_renew(const struct globals *g, int argc, char **argv)
 	}
 	free(names);
 	return total;
-}
-
-/* ---- for certs.c (certificates, delete): the conf reader and the lock ---- */
-
-int renew_conf_names(const char *config_dir, char ***names, size_t *n)
-{
-	return list_names(config_dir, names, n);
-}
-
-struct renew_conf *renew_conf_open(const char *config_dir, const char *name, int *rc,
-				   char *err, size_t errlen)
-{
-	struct renew_conf *c = calloc(1, sizeof(*c));
-
-	if (c == NULL) {
-		*rc = EXIT_FAIL;
-		return NULL;
-	}
-	if ((*rc = conf_load(config_dir, name, c, err, errlen)) != EXIT_OK) {
-		conf_free(c);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-const char *renew_conf_value(const struct renew_conf *c, const char *key, size_t *from)
-{
-	for (size_t i = from != NULL ? *from : 0; i < c->n; i++) {
-		if (strcmp(c->kv[i].key, key) != 0)
-			continue;
-		if (from != NULL)
-			*from = i + 1;
-		return c->kv[i].value;
-	}
-	return NULL;
-}
-
-void renew_conf_close(struct renew_conf *c)
-{
-	if (c == NULL)
-		return;
-	conf_free(c);
-	free(c);
-}
-
-int renew_lock(const char *config_dir, const char *name, int wait_s)
-{
-	return lock_take(config_dir, name, wait_s);
 }

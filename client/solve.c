@@ -19,6 +19,7 @@
 /* One readied challenge. */
 struct pending {
 	char *authz_url;
+	char *chall_url;
 	char *ident;   /* identifier without "*." */
 	char *token;
 	char *auth;    /* dns-01 TXT value */
@@ -194,7 +195,7 @@ static const struct acme_challenge *find_chall(const struct acme_authz *z, const
 }
 
 int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz *z,
-		 const char *authz_url, char **chall_url)
+		 const char *authz_url)
 {
 	const char *type = solver_chall_type(s->o.kind);
 	const struct acme_challenge *c = find_chall(z, type);
@@ -202,7 +203,6 @@ int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz
 	char *keyauth = NULL;
 	int rc = -1;
 
-	*chall_url = NULL;
 	if (c == NULL) {
 		log_error("%s%s: the CA offers no %s challenge%s", z->wildcard ? "*." : "",
 			  z->ident.value, type,
@@ -217,17 +217,18 @@ int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz
 		log_error("too many authorizations in one order");
 		return -1;
 	}
-	p = &s->p[s->n];
+	p = &s->p[s->n++]; /* from here on solver_end cleans this entry up */
 	memset(p, 0, sizeof(*p));
 	p->authz_url = strdup(authz_url);
+	p->chall_url = strdup(c->url);
 	/* The authorization identifier never has "*."; strip it anyway for hooks. */
 	p->ident = strdup(strncmp(z->ident.value, "*.", 2) == 0 ? z->ident.value + 2
 							       : z->ident.value);
 	p->token = strdup(c->token);
 	keyauth = acme_keyauth(a, c->token);
-	if (p->authz_url == NULL || p->ident == NULL || p->token == NULL || keyauth == NULL)
+	if (p->authz_url == NULL || p->chall_url == NULL || p->ident == NULL || p->token == NULL ||
+	    keyauth == NULL)
 		goto out;
-	s->n++; /* from here on solver_end cleans this entry up */
 	switch (s->o.kind) {
 	case SOLVE_WEBROOT: rc = webroot_begin(s, p, keyauth); break;
 	case SOLVE_STANDALONE: rc = standalone_begin(s, p); break;
@@ -235,18 +236,30 @@ int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz
 	case SOLVE_STATELESS: rc = 0; break;
 	default: rc = -1; break;
 	}
-	if (rc == 0 && (*chall_url = strdup(c->url)) == NULL)
-		rc = -1;
 out:
 	free(keyauth);
 	return rc;
 }
 
-void solver_result(struct solver *s, const char *authz_url, int valid)
+size_t solver_count(const struct solver *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->p[i].authz_url, authz_url) == 0)
-			s->p[i].valid = valid;
+	return s->n;
+}
+
+const char *solver_chall_url(const struct solver *s, size_t i)
+{
+	return i < s->n ? s->p[i].chall_url : NULL;
+}
+
+const char *solver_authz_url(const struct solver *s, size_t i)
+{
+	return i < s->n ? s->p[i].authz_url : NULL;
+}
+
+void solver_result(struct solver *s, size_t i, int valid)
+{
+	if (i < s->n)
+		s->p[i].valid = valid;
 }
 
 void solver_end(struct solver *s)
@@ -263,6 +276,7 @@ void solver_end(struct solver *s)
 		if (s->o.kind == SOLVE_DNS && p->auth != NULL)
 			dns_hook(s, p, p->valid ? "done" : "failed");
 		free(p->authz_url);
+		free(p->chall_url);
 		free(p->ident);
 		free(p->token);
 		free(p->auth);

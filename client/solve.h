@@ -1,7 +1,8 @@
 /*
  * client/solve.h: challenge solvers for `issue`. A solver is prepared once per
  * order; solver_begin() readies one authorization's challenge (files, tokens,
- * hooks) and returns the challenge URL to POST; solver_end() undoes everything,
+ * hooks) and keeps it in the solver's list, which issue walks to POST each
+ * challenge and wait for its authorization; solver_end() undoes everything,
  * telling dns hooks whether each authorization ended valid.
  */
 #ifndef P11ACME_CLIENT_SOLVE_H
@@ -36,12 +37,16 @@ const char *solver_name(enum solver_kind kind);
 const char *solver_chall_type(enum solver_kind kind);
 
 struct solver *solver_new(const struct solver_opts *o, const char *thumbprint);
-/* Ready the challenge of pending authorization z (fetched from authz_url).
- * *chall_url gets the URL to POST (malloc'd). 0, or -1 after logging. */
+/* Ready the challenge of pending authorization z (fetched from authz_url) and add it
+ * to the solver's list. 0, or -1 after logging. */
 int solver_begin(struct solver *s, const struct acme *a, const struct acme_authz *z,
-		 const char *authz_url, char **chall_url);
-/* Record how authorization authz_url ended (for dns hooks' done/failed). */
-void solver_result(struct solver *s, const char *authz_url, int valid);
+		 const char *authz_url);
+/* The list of readied challenges, in the order solver_begin added them. */
+size_t solver_count(const struct solver *s);
+const char *solver_chall_url(const struct solver *s, size_t i); /* the URL to POST */
+const char *solver_authz_url(const struct solver *s, size_t i);
+/* Record how challenge i's authorization ended (for dns hooks' done/failed). */
+void solver_result(struct solver *s, size_t i, int valid);
 /* Remove files, stop the server, run done/failed hooks; frees s. */
 void solver_end(struct solver *s);
 

@@ -466,64 +466,6 @@ out:
 
 /* ---- renewal config ---- */
 
-int store_renewal_write(const char *config_dir, const char *name, const struct conf_kv *kv,
-			size_t n)
-{
-	char *dir = xasprintf("%s/renewal", config_dir), *path = NULL, *text = NULL, *nt;
-	size_t len = 0;
-	int rc = -1;
-	char now[64];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (dir == NULL)
-		return -1;
-	if (mkdir_p(dir, 0755) != 0) {
-		log_error("%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	/* The format, for `p11acme renew` and for people:
-	 * - one "key = value" per line; lines starting with '#' and blank lines are ignored;
-	 * - the value runs to the end of the line, spaces around it trimmed, no quoting;
-	 * - "domain" repeats, once per name, in order (the first is the CN);
-	 * - absent keys mean the default; secrets (PINs) are never written. */
-	text = xasprintf("# p11acme renewal configuration for %s, written %s by p11acme issue.\n"
-			 "# Format: \"key = value\" per line; '#' comments; 'domain' repeats.\n"
-			 "# No secrets are stored here. Edit with care: renew repeats it exactly.\n"
-			 "version = 1\n", name, now);
-	if (text == NULL)
-		goto out;
-	len = strlen(text);
-	for (size_t i = 0; i < n; i++) {
-		if (kv[i].value == NULL)
-			continue;
-		if (strpbrk(kv[i].value, "\r\n") != NULL) {
-			log_error("%s: a newline in the value of %s", name, kv[i].key);
-			goto out;
-		}
-		nt = xasprintf("%s%s = %s\n", text, kv[i].key, kv[i].value);
-		if (nt == NULL)
-			goto out;
-		free(text);
-		text = nt;
-	}
-	len = strlen(text);
-	if ((path = xasprintf("%s/%s.conf", dir, name)) == NULL)
-		goto out;
-	if (file_write_atomic(path, text, len, 0644) != 0) {
-		log_error("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(dir);
-	free(path);
-	free(text);
-	return rc;
-}
-
 /* ---- revoked certificates ---- */
 
 void store_mark_revoked(const char *config_dir, const char *cert_path, const char *reason)

@@ -1,10 +1,10 @@
 /*
- * client/store.h: what p11acme keeps under CONFIG_DIR (DESIGN.md "Storage").
+ * client/store.h: what p11acme keeps under CONFIG_DIR (docs/ARCHITECTURE.md, "Storage").
  *
  *   accounts/<server host>/<thumbprint>.json   {"url": ..., "server": ...}; no key
  *   accounts/<server host>/directory.json      {"server": ..., "fetched": <epoch>,
  *                                                "directory": <as the CA sent it>}
- *   renewal/<name>.conf                         key = value, see store_renewal_write
+ *   renewal/<name>.conf                         key = value, see renewal.h
  *   archive/<name>/<n>/{cert,chain,fullchain,privkey}.pem
  *   archive/<name>/<n>/revoked                  marker: `revoke` revoked that set
  *   live/<name> -> ../archive/<name>/<n>        replaced with rename(2)
@@ -46,15 +46,6 @@ struct cert_set {
  * live directory path is returned in *live_dir (malloc'd) when not NULL. */
 int store_commit(const char *config_dir, const char *name, const struct cert_set *set,
 		 char **live_dir);
-
-/* One renewal config entry. */
-struct conf_kv {
-	const char *key, *value;
-};
-/* Write renewal/<name>.conf from n entries (NULL values are skipped; values must
- * not contain newlines). A key may repeat (e.g. "domain"). */
-int store_renewal_write(const char *config_dir, const char *name, const struct conf_kv *kv,
-			size_t n);
 
 /* After a revocation: when cert_path is the cert.pem of a set of ours
  * (archive/<name>/<n>/), write a "revoked" marker beside it, so that renew finds the

@@ -1,6 +1,7 @@
 /*
  * common/: the bottom layer, used by tokens/, signer/ and client/.
- * Logging, base64url, bounded file reading and atomic file writing.
+ * Logging, base64url, bounded file reading and atomic file writing, bounded
+ * numbers and sleeps, the CSR builder and the pin-value redactor.
  * Nothing here knows about PKCS#11, JWS or ACME.
  */
 #ifndef P11ACME_COMMON_H
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <openssl/types.h>
 
 /* ---- Logging: messages go to stderr, results to stdout. ---- */
 
@@ -116,6 +118,16 @@ int parse_long(const char *s, long min, long max, long *out);
 
 /* Sleep ms milliseconds, resuming after signal handlers (EINTR). */
 void sleep_ms(long ms);
+
+/* ---- Certificate signing requests ---- */
+
+/* The one CSR builder: a DER PKCS#10 request (malloc'd) with subject CN = names[0]
+ * when it fits in 64 characters (RFC 5280), one SAN dNSName per name (n >= 1), the
+ * public key pub (NULL: key's own; a token key may need a plain copy), signed with
+ * key over SHA-256. 0; -2 when signing failed; -1 on any other failure. Nothing is
+ * logged: OpenSSL's errors stay queued for the caller's message. */
+int csr_build(EVP_PKEY *key, EVP_PKEY *pub, const char *const *names, size_t n,
+	      unsigned char **der, size_t *der_len);
 
 /* ---- pkcs11: URIs in records and messages ---- */
 

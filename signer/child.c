@@ -63,7 +63,7 @@ static int str_eq(const char *a, const char *b)
 /*
  * Two URIs name the same token when their token and module attributes agree. Keys on
  * one token share one tok_ctx: two libp11 contexts on one module in one process
- * break each other (PKCS11-NOTES.md), and a second login would be pointless.
+ * break each other (docs/PKCS11-NOTES.md), and a second login would be pointless.
  */
 static int same_token(const char *u1, const char *u2)
 {

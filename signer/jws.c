@@ -409,40 +409,6 @@ out:
 	return out;
 }
 
-/* SAN extension with one dNSName per name. */
-static int csr_add_san(X509_REQ *req, const char *const *names, size_t n)
-{
-	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *gen = NULL;
-	ASN1_IA5STRING *ia5 = NULL;
-	STACK_OF(X509_EXTENSION) *exts = NULL;
-	size_t i;
-	int rc = -1;
-
-	if ((gens = sk_GENERAL_NAME_new_null()) == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if ((gen = GENERAL_NAME_new()) == NULL || (ia5 = ASN1_IA5STRING_new()) == NULL ||
-		    !ASN1_STRING_set(ia5, names[i], (int)strlen(names[i])))
-			goto out;
-		GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
-		ia5 = NULL;
-		if (!sk_GENERAL_NAME_push(gens, gen))
-			goto out;
-		gen = NULL;
-	}
-	if (!X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) ||
-	    !X509_REQ_add_extensions(req, exts))
-		goto out;
-	rc = 0;
-out:
-	ASN1_IA5STRING_free(ia5);
-	GENERAL_NAME_free(gen);
-	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return rc;
-}
-
 static int csr_names_valid(const char *const *names, size_t n)
 {
 	size_t i;
@@ -462,48 +428,21 @@ static int csr_names_valid(const char *const *names, size_t n)
 int jws_csr(EVP_PKEY *pk, const char *const *names, size_t n_names,
 	    unsigned char **der, size_t *der_len)
 {
-	X509_REQ *req = NULL;
-	X509_NAME *subj = NULL;
 	EVP_PKEY *pub = NULL;
-	unsigned char *buf = NULL;
-	int len, rc = -1;
+	int rc = -1;
 
 	*der = NULL;
 	*der_len = 0;
 	if (!csr_names_valid(names, n_names))
-		goto out;
+		return -1;
 	if ((pub = public_copy(pk)) == NULL || alg_of_public(pub) == NULL)
 		goto out;
-	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0) ||
-	    (subj = X509_NAME_new()) == NULL)
-		goto fail;
-	/* commonName is bounded to 64 characters (RFC 5280); the SAN carries the name anyway. */
-	if (strlen(names[0]) <= 64 &&
-	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-					(const unsigned char *)names[0], -1, -1, 0))
-		goto fail;
-	if (!X509_REQ_set_subject_name(req, subj) || !X509_REQ_set_pubkey(req, pub) ||
-	    csr_add_san(req, names, n_names) < 0)
-		goto fail;
-	if (X509_REQ_sign(req, pk, EVP_sha256()) <= 0) {
+	if ((rc = csr_build(pk, pub, names, n_names, der, der_len)) == -2)
 		log_error("signer: signing the CSR failed");
-		goto out;
-	}
-	if ((len = i2d_X509_REQ(req, &buf)) <= 0)
-		goto fail;
-	if ((*der = malloc((size_t)len)) == NULL)
-		goto fail;
-	memcpy(*der, buf, (size_t)len);
-	*der_len = (size_t)len;
-	rc = 0;
-	goto out;
-fail:
-	log_error("signer: cannot build the CSR for %s", names[0]);
+	else if (rc != 0)
+		log_error("signer: cannot build the CSR for %s", names[0]);
 out:
-	OPENSSL_free(buf);
-	X509_NAME_free(subj);
-	X509_REQ_free(req);
 	EVP_PKEY_free(pub);
 	log_openssl_errors("csr");
-	return rc;
+	return rc == 0 ? 0 : -1;
 }

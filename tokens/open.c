@@ -15,7 +15,14 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
-#define MODULE_DIR "/usr/lib/x86_64-linux-gnu/pkcs11/"
+/* Where p11-kit keeps its modules, pkg-config's p11-kit-1 p11_module_path at build
+ * time: see the Makefile. */
+#ifndef P11ACME_MODULE_DIR
+#error "build through the Makefile: P11ACME_MODULE_DIR comes from pkg-config p11-kit-1"
+#endif
+_Static_assert(sizeof(P11ACME_MODULE_DIR) > 1,
+	       "pkg-config p11-kit-1 gave no p11_module_path (libp11-kit-dev)");
+#define MODULE_DIR P11ACME_MODULE_DIR "/"
 
 /* A bare name: the p11-kit registered module of that name, else (for names p11-kit
  * does not know, as before) MODULE_DIR/NAME.so when that file exists. */

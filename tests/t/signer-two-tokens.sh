@@ -2,7 +2,7 @@
 # valgrind: yes
 # The account key on one token and the certificate key (--cert-key) on another token
 # of the same module: the signer opens both (two libp11 contexts on one module, which
-# PKCS11-NOTES.md warns about), signs with both, and tears both down cleanly (under
+# docs/PKCS11-NOTES.md warns about), signs with both, and tears both down cleanly (under
 # valgrind in the valgrind run). The certificate carries the second token's key.
 . "$(dirname "$0")/../lib/harness.sh"
 
