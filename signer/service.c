@@ -52,6 +52,7 @@ struct svc {
 	struct policy *policy;
 	char origin[300];
 	char alg[3][8];
+	char thumbprint[64];
 	int lfd, sigfd, audit_fd;
 	int max, client_timeout, idle_timeout;
 	struct conn **conns;      /* max slots, NULL when free */
@@ -316,27 +317,44 @@ static void conn_write(struct svc *sv, struct conn *c)
 	}
 }
 
-static void conn_read(struct svc *sv, struct conn *c)
+/* recv what the current frame still lacks: the prefix first, then (in the same call,
+ * so that a frame that has arrived whole is never timed by our own backlog) the body.
+ * Returns the bytes now in c->in, 0 at EOF, -1 when nothing more is there yet or on
+ * an error (c->closing set). */
+static long conn_fill(struct conn *c)
 {
-	long need = wire_frame_need(c->in, c->have);
+	long need;
 	ssize_t n;
 
-	n = recv(c->fd, c->in + c->have, (size_t)need - c->have, MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			c->closing = 1;
-		return;
+	for (;;) {
+		if ((need = wire_frame_need(c->in, c->have)) < 0 || c->have == (size_t)need)
+			return (long)c->have;
+		n = recv(c->fd, c->in + c->have, (size_t)need - c->have, MSG_DONTWAIT);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				c->closing = 1;
+			return -1;
+		}
+		c->have += (size_t)n;
 	}
-	if (n == 0) {
+}
+
+static void conn_read(struct svc *sv, struct conn *c)
+{
+	size_t before = c->have;
+	long need, got = conn_fill(c);
+
+	if (got == 0) {
 		if (c->have > 0)
 			audit(sv, &c->id, "bad-frame", NULL, "error",
 			      "the client closed the connection inside a frame");
 		c->closing = 1;
 		return;
 	}
-	if (c->have == 0)
+	if (before == 0 && c->have > 0)
 		c->deadline = now_s() + sv->client_timeout;
-	c->have += (size_t)n;
 	if ((need = wire_frame_need(c->in, c->have)) < 0) {
 		audit(sv, &c->id, "bad-frame", NULL, "error", "frame larger than 64 KiB");
 		conn_queue_err(sv, c, SIGNER_ERR, "malformed request: frame larger than 64 KiB "
@@ -603,8 +621,7 @@ static int svc_start_child(struct svc *sv, const struct signer_config *cfg)
 			snprintf(sv->alg[k], sizeof(sv->alg[k]), "%s", alg);
 	if ((rc = signer_thumbprint(sv->child, SIGNER_KEY_ACCOUNT, &tp)) != SIGNER_OK)
 		return rc;
-	log_info("signer: listening on %s (account key %s, thumbprint %s)",
-		 sv->sc->socket_path, sv->alg[0], tp);
+	snprintf(sv->thumbprint, sizeof(sv->thumbprint), "%s", tp);
 	free(tp);
 	return SIGNER_OK;
 }
@@ -638,9 +655,12 @@ static int svc_setup(struct svc *sv, const struct signer_config *cfg)
 	/* The key child first: it must not inherit the listening socket. */
 	if ((rc = svc_start_child(sv, cfg)) != SIGNER_OK)
 		return rc;
-	if ((rc = listen_socket(sv)) != SIGNER_OK)
+	if ((rc = listen_socket(sv)) != SIGNER_OK || (rc = block_signals(sv)) != SIGNER_OK)
 		return rc;
-	return block_signals(sv);
+	/* Only now: the line says that clients can connect. */
+	log_info("signer: listening on %s (account key %s, thumbprint %s)", sv->sc->socket_path,
+		 sv->alg[0], sv->thumbprint);
+	return SIGNER_OK;
 }
 
 int signer_serve(const struct signer_config *cfg, const struct signer_service_config *sc)
