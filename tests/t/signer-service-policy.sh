@@ -127,12 +127,19 @@ th_verify_cert "$T/etc-$INT/live/int.example.com/fullchain.pem" int.example.com
 conf=$T/etc-$INT/renewal/int.example.com.conf
 grep -qx "signer = unix:$SOCK" "$conf" || th_fail "renewal conf lacks signer =: $(cat "$conf")"
 grep -q '^key = \|^module = \|^pin_source = ' "$conf" && th_fail "renewal conf names a key"
-client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null 2>&1 && th_fail "reuse-only without an authz"
+# (VG: under valgrind, where every signature of the service is 20-50 times slower, the
+# parts marked VG are left to the normal suite so that the test fits its time limit.)
+if [ -z "${TH_VGDIR:-}" ]; then   # VG
+	client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null 2>&1 &&
+		th_fail "reuse-only without an authz"
+fi
 client "$INT" issue -d a.b.int.example.org --stateless >/dev/null ||
 	th_fail "issue of a name below *.int.example.org failed"
-client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null || th_fail "reuse failed"
-client "$INT" renew --force --cert-name int.example.com >/dev/null 2>"$T/renew.err" ||
-	th_fail "renew through the recorded signer failed: $(cat "$T/renew.err")"
+if [ -z "${TH_VGDIR:-}" ]; then   # VG
+	client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null || th_fail "reuse failed"
+	client "$INT" renew --force --cert-name int.example.com >/dev/null 2>"$T/renew.err" ||
+		th_fail "renew through the recorded signer failed: $(cat "$T/renew.err")"
+fi
 
 # ---- the same through --signer exec: and the signer connect bridge (the SSH forced
 # command's two ends, here without ssh): the bridge runs as the client's user
@@ -174,20 +181,26 @@ expect_denied "user $NOBODY (uid $(id -u "$NOBODY")) matches no section of the p
 	client "$NOBODY" account thumbprint
 
 # ---- the admin may roll the key over (then the service restarts with the new key)
-client "$ADM" account rollover >"$T/roll.out" || th_fail "admin rollover failed"
+ROLLED=no
+if [ -z "${TH_VGDIR:-}" ]; then   # VG
+	client "$ADM" account rollover >"$T/roll.out" || th_fail "admin rollover failed"
+	ROLLED=yes
+fi
 kill -TERM $SVC
 wait $SVC || th_fail "the service did not stop cleanly on SIGTERM"
 th_untrack $SVC
 [ -e "$SOCK" ] && th_fail "the socket file is left after SIGTERM"
 grep -q 'signer: stopped' "$T/service.log" || th_fail "no stop message"
-start_service "pkcs11:token=$TH_TOKEN_LABEL;object=acct384"
-client "$INT" issue -d int.example.com --stateless >/dev/null ||
-	th_fail "issue after the rollover failed"
+if [ $ROLLED = yes ]; then
+	start_service "pkcs11:token=$TH_TOKEN_LABEL;object=acct384"
+	client "$INT" issue -d int.example.com --stateless >/dev/null ||
+		th_fail "issue after the rollover failed"
+fi
 
 # ---- the audit log: one JSON line per decision
-/usr/bin/python3 - "$AUDIT" "$INT" "$NOBODY" "$ADM" <<'PY' || th_fail "audit log"
+/usr/bin/python3 - "$AUDIT" "$INT" "$NOBODY" "$ADM" "$ROLLED" <<'PY' || th_fail "audit log"
 import json, sys
-path, int_user, nobody, adm = sys.argv[1:]
+path, int_user, nobody, adm, rolled = sys.argv[1:]
 lines = [json.loads(l) for l in open(path)]
 keys = {"time", "user", "uid", "pid", "op", "names", "url", "decision", "reason"}
 for l in lines:
@@ -208,7 +221,8 @@ has(int_user, "revoke", "deny", "other.example.com")
 has(int_user, "revoke", "allow", "a.b.int.example.org")
 has(int_user, "account-lookup", "allow")
 has(nobody, "connect", "deny")
-has(adm, "key-change", "allow")
+if rolled == "yes":
+    has(adm, "key-change", "allow")
 has(adm, "new-account", "allow")
 PY
 grep -q '"decision":"deny"' "$T/service.log" || th_fail "the audit lines are not on stderr"
