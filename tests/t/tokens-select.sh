@@ -32,12 +32,15 @@ th_expect_exit 0 "$TH_BUILD/tests/tok_tool" --pin-source "file:$TH_PIN_FILE" ope
 # by p11-kit's registered name (module-name=, --module NAME), and with no module at all
 # (the registered modules are searched for the token)
 notool() { $TOOL --pin-source "file:$TH_PIN_FILE" "$@"; }
+# The search loads every registered module, and some leak in a C_Initialize that fails
+# for want of their device (tpm2-pkcs11 without a TPM): not under valgrind.
+search() { "$TH_BUILD/tests/tok_tool" --pin-source "file:$TH_PIN_FILE" "$@"; }
 th_expect_exit 0 notool sign "$TH_KEY?module-name=softhsm2"
 th_expect_exit 0 notool --module softhsm2 sign "$TH_KEY"
-th_expect_exit 0 notool sign "$TH_KEY"
+th_expect_exit 0 search sign "$TH_KEY"
 th_expect_exit 2 notool --module nosuch open "$TH_KEY"
 has "no PKCS#11 module is registered with p11-kit as 'nosuch' (registered: .*softhsm2"
-th_expect_exit 2 notool open "pkcs11:token=nosuch;object=acct"
+th_expect_exit 2 search open "pkcs11:token=nosuch;object=acct"
 has "no PKCS#11 module registered with p11-kit (.*softhsm2.*) has a token that matches"
 th_expect_exit 2 tt open "pkcs11:token=toksel;objekt=acct"
 has "unknown attribute 'objekt'"
