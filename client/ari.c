@@ -173,10 +173,10 @@ int cert_info_load(const char *path, struct cert_info *ci)
 	int rc = -1;
 
 	memset(ci, 0, sizeof(*ci));
-	if ((pem = file_read(path, CERT_FILE_MAX, &len, 0)) == NULL) {
+	if ((pem = file_read(path, CERT_FILE_MAX, &len, FILE_REGULAR)) == NULL) {
 		if (errno == ENOENT)
 			return 1;
-		log_error("%s: %s", path, strerror(errno));
+		log_error("%s: %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
 	}
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/common.h"
 
@@ -106,6 +107,8 @@ int cli_session(const struct globals *g, const char *new_key_uri, const char *ce
 	memset(a, 0, sizeof(*a));
 	log_debug("bounds: %d s for the issuance (--timeout), %d s for each hook run "
 		  "(--hook-timeout)", g->timeout, g->hook_timeout);
+	/* The signer's start (token lock, login) and every signature count too. */
+	signer_set_deadline(time(NULL) + (g->timeout > 0 ? g->timeout : 90));
 	if ((rc = cli_signer_spawn(g, new_key_uri, cert_key_uri, signer)) != EXIT_OK)
 		return rc;
 	/* While the signer loads the module, logs in and finds the key: the directory

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/cleanup.h"
 #include "common/common.h"
 
 extern char **environ;
@@ -132,7 +133,9 @@ static int hook_kill(pid_t pid, int sig, int *status)
 static void die_of(int sig, const sigset_t *old)
 {
 	sigprocmask(SIG_SETMASK, old, NULL);
-	signal(sig, SIG_DFL);
+	/* With cleanup registered, its handler undoes the run's work, then dies. */
+	if (!cleanup_active())
+		signal(sig, SIG_DFL);
 	raise(sig);
 }
 
@@ -250,5 +253,59 @@ out:
 	free(argv);
 	free(envp);
 	free(script);
+	return rc;
+}
+
+void hook_strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Append a copy of s to v at *n (room was made by the caller). */
+static int strv_push(char **v, size_t *n, const char *s)
+{
+	if ((v[*n] = strdup(s)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+int hook_prepare(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
+		 size_t n_env, const struct hook_opts *ho, char ***argv, char ***envp)
+{
+	const char *head[] = { "/bin/sh", "-c", NULL, "p11acme-hook" };
+	size_t n_environ = 0, na = 0, ne = 0;
+	char *script = xasprintf("%s \"$@\"", cmd);
+	int rc = -1;
+
+	for (char **e = environ; e != NULL && *e != NULL && n_environ < HOOK_MAX_ENV; e++)
+		n_environ++;
+	*argv = calloc(n_args + 5, sizeof(char *));
+	*envp = calloc(n_environ + n_env + 1, sizeof(char *));
+	if (script == NULL || *argv == NULL || *envp == NULL)
+		goto out;
+	head[2] = script;
+	for (size_t i = 0; i < 4; i++)
+		if (strv_push(*argv, &na, head[i]) != 0)
+			goto out;
+	for (size_t i = 0; i < n_args; i++)
+		if (strv_push(*argv, &na, args[i]) != 0)
+			goto out;
+	for (size_t i = 0; i < n_environ; i++)
+		if (!env_dropped(environ[i], ho->pin_env) && strv_push(*envp, &ne, environ[i]) != 0)
+			goto out;
+	for (size_t i = 0; i < n_env; i++)
+		if (strv_push(*envp, &ne, env_add[i]) != 0)
+			goto out;
+	rc = 0;
+out:
+	free(script);
+	if (rc != 0) {
+		hook_strv_free(*argv);
+		hook_strv_free(*envp);
+		*argv = *envp = NULL;
+	}
 	return rc;
 }

@@ -49,7 +49,7 @@ struct renew_result {
 	time_t not_after;        /* of the live certificate at the end; 0 unknown */
 	int due, renewed;
 	char reason[256];
-	char error[256];
+	char error[1024];
 	char renew_at[32];       /* when this host renews it ("" when due now) */
 	char *replaces;          /* certID sent as `replaces`, or NULL */
 	int rc;
@@ -170,6 +170,29 @@ out:
 	return rc;
 }
 
+#define SAFE_FRACTION 6            /* renew at the latest with a sixth of the lifetime left */
+#define SAFE_MARGIN_MIN 3600       /* and never with less than an hour left */
+
+/* t_due, but never later than the safe point before notAfter, whatever the CA's
+ * window says: a window (hostile, or a CA's bug) that ends after the certificate
+ * expires would otherwise let it lapse. Such a window is reported. */
+static time_t ari_due_bounded(const char *name, const struct cert_info *ci,
+			      const struct ari_window *w, time_t t_due)
+{
+	time_t margin = (ci->not_after - ci->not_before) / SAFE_FRACTION, safe;
+	char na[32], at[32];
+
+	if (margin < SAFE_MARGIN_MIN)
+		margin = SAFE_MARGIN_MIN;
+	safe = ci->not_after - margin;
+	rfc3339_format(ci->not_after, na, sizeof(na));
+	rfc3339_format(safe, at, sizeof(at));
+	if (w->end > ci->not_after)
+		log_warn("%s: the CA's renewal window ends after the certificate expires (%s); "
+			 "renewing by %s at the latest", name, na, at);
+	return t_due < safe ? t_due : safe;
+}
+
 /* What renew_decide weighs for one certificate. */
 struct due {
 	time_t now, t_days, t_due; /* t_days: the --days point (0 without --days) */
@@ -191,6 +214,7 @@ static int due_moment(const struct globals *rg, const struct renew_opts *o, cons
 	if ((r = ari_window_get(rg, ci, &d->w)) == 0) {
 		d->have_ari = 1;
 		d->t_due = d->w.start + spread_offset(o->host, name, d->w.end - d->w.start);
+		d->t_due = ari_due_bounded(name, ci, &d->w, d->t_due);
 		if (ci->cert_id != NULL && (res->replaces = strdup(ci->cert_id)) == NULL)
 			return -1;
 		return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client/store.h"
+#include "client/strict.h"
 #include "common/common.h"
 
 #define RENEWAL_FILE_MAX 65536
@@ -66,22 +67,13 @@ void renewal_free(struct renewal_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int renewal_read(const char *config_dir, const char *name, struct renewal_conf *c,
-		 char *err, size_t errlen)
+/* The "key = value" lines of c->text, parsed in place into c->kv. 0, or -1 with err. */
+static int renewal_parse_lines(struct renewal_conf *c, const char *path, char *err,
+			       size_t errlen)
 {
-	char *path = xasprintf("%s/renewal/%s.conf", config_dir, name), *line, *next, *eq;
-	const char *cn;
-	size_t len, lineno = 0;
-	int rc = EXIT_USAGE;
+	char *line, *next, *eq;
+	size_t lineno = 0;
 
-	memset(c, 0, sizeof(*c));
-	if (path == NULL)
-		return EXIT_FAIL;
-	if ((c->text = file_read(path, RENEWAL_FILE_MAX, &len, 1)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, errno == ENOENT ? "no such renewal config" :
-			 strerror(errno));
-		goto out;
-	}
 	for (line = c->text; line != NULL; line = next) {
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
@@ -91,7 +83,7 @@ int renewal_read(const char *config_dir, const char *name, struct renewal_conf *
 			continue;
 		if ((eq = strchr(line, '=')) == NULL || c->n >= RENEWAL_MAX_KV) {
 			snprintf(err, errlen, "%s:%zu: not 'key = value'", path, lineno);
-			goto out;
+			return -1;
 		}
 		*eq = '\0';
 		c->kv[c->n].key = trim(line);
@@ -99,14 +91,42 @@ int renewal_read(const char *config_dir, const char *name, struct renewal_conf *
 		if (!conf_key_known(c->kv[c->n].key)) {
 			snprintf(err, errlen, "%s:%zu: unknown key '%s'", path, lineno,
 				 c->kv[c->n].key);
-			goto out;
+			return -1;
 		}
 		if (strcmp(c->kv[c->n].key, "domain") != 0 && renewal_get(c, c->kv[c->n].key) != NULL) {
 			snprintf(err, errlen, "%s:%zu: '%s' given twice", path, lineno, c->kv[c->n].key);
-			goto out;
+			return -1;
 		}
 		c->n++;
 	}
+	return 0;
+}
+
+int renewal_read(const char *config_dir, const char *name, struct renewal_conf *c,
+		 char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/renewal/%s.conf", config_dir, name);
+	char *dir = xasprintf("%s/renewal", config_dir);
+	const char *cn;
+	size_t len;
+	int rc = EXIT_USAGE;
+
+	memset(c, 0, sizeof(*c));
+	if (path == NULL || dir == NULL) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	/* StrictModes: its hooks run as us (strict.h) */
+	if (strict_path_check(dir, 1, err, errlen) != 0 || strict_path_check(path, 0, err, errlen) != 0)
+		goto out;
+	if ((c->text = file_read(path, RENEWAL_FILE_MAX, &len, FILE_NOFOLLOW | FILE_REGULAR)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, errno == ENOENT ? "no such renewal config" :
+			 strerror(errno));
+		goto out;
+	}
+	if (strict_text_check(path, c->text, len, err, errlen) != 0 ||
+	    renewal_parse_lines(c, path, err, errlen) != 0)
+		goto out;
 	if ((cn = renewal_get(c, "cert_name")) != NULL && strcmp(cn, name) != 0) {
 		snprintf(err, errlen, "%s: cert_name is '%s', not '%s'", path, cn, name);
 		goto out;
@@ -118,6 +138,7 @@ int renewal_read(const char *config_dir, const char *name, struct renewal_conf *
 	}
 	rc = EXIT_OK;
 out:
+	free(dir);
 	free(path);
 	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "client/hook.h"
 #include "client/http01.h"
+#include "client/cleanup.h"
 #include "common/common.h"
 
 #define SOLVER_MAX 100
@@ -104,6 +105,11 @@ static int webroot_dirs(struct solver *s)
 		log_error("%s: chmod: %s", s->chall_dir, strerror(errno));
 		goto out;
 	}
+	/* what we made goes again, even when a signal ends the run (cleanup.h) */
+	if (made_chall)
+		cleanup_add_dir(s->chall_dir);
+	if (s->made_dirs)
+		cleanup_add_dir(wk);
 	rc = 0;
 out:
 	free(wk);
@@ -123,6 +129,7 @@ static int webroot_begin(struct solver *s, struct pending *p, const char *keyaut
 		p->file = NULL;
 		return -1;
 	}
+	cleanup_add_file(p->file);
 	log_debug("%s: wrote %s", p->ident, p->file);
 	return 0;
 }
@@ -142,12 +149,9 @@ static int standalone_begin(struct solver *s, struct pending *p)
 
 /* ---- dns-01 hook ---- */
 
-static int dns_hook(struct solver *s, const struct pending *p, const char *method)
+/* The environment of a dns hook call (5 malloc'd entries). 0, or -1. */
+static int dns_hook_env(const struct pending *p, const char *method, char **env)
 {
-	char *args[5] = { (char *)method, "dns-01", p->ident, p->token, p->auth };
-	char *env[5] = { NULL };
-	int rc = -1, st;
-
 	env[0] = xasprintf("P11ACME_METHOD=%s", method);
 	env[1] = xasprintf("P11ACME_TYPE=dns-01");
 	env[2] = xasprintf("P11ACME_IDENT=%s", p->ident);
@@ -155,7 +159,32 @@ static int dns_hook(struct solver *s, const struct pending *p, const char *metho
 	env[4] = xasprintf("P11ACME_AUTH=%s", p->auth);
 	for (int i = 0; i < 5; i++)
 		if (env[i] == NULL)
-			goto out;
+			return -1;
+	return 0;
+}
+
+/* Prepare the "failed" call for this challenge, for a term signal that ends the
+ * run before solver_end (cleanup.h). Without it the TXT record would stay. */
+static void dns_cleanup_register(struct solver *s, const struct pending *p)
+{
+	char *args[5] = { "failed", "dns-01", p->ident, p->token, p->auth };
+	char *env[5] = { NULL }, **argv = NULL, **envp = NULL;
+
+	if (dns_hook_env(p, "failed", env) == 0 &&
+	    hook_prepare(s->o.dns_hook, args, 5, env, 5, &s->o.hook, &argv, &envp) == 0)
+		cleanup_add_exec(argv, envp);
+	for (int i = 0; i < 5; i++)
+		free(env[i]);
+}
+
+static int dns_hook(struct solver *s, const struct pending *p, const char *method)
+{
+	char *args[5] = { (char *)method, "dns-01", p->ident, p->token, p->auth };
+	char *env[5] = { NULL };
+	int rc = -1, st;
+
+	if (dns_hook_env(p, method, env) != 0)
+		goto out;
 	st = hook_run(s->o.dns_hook, args, 5, env, 5, &s->o.hook);
 	if (st != 0) {
 		if (st > 0)
@@ -174,6 +203,7 @@ static int dns_begin(struct solver *s, struct pending *p, const char *keyauth)
 {
 	if ((p->auth = acme_dns_txt(keyauth)) == NULL)
 		return -1;
+	dns_cleanup_register(s, p);
 	if (dns_hook(s, p, "begin") != 0) {
 		/* uacme's contract: a non-zero begin declines the challenge. */
 		log_error("%s: the dns hook declined the dns-01 challenge", p->ident);
@@ -268,6 +298,7 @@ void solver_end(struct solver *s)
 
 	if (s == NULL)
 		return;
+	cleanup_clear();   /* from here on, the normal cleanup below */
 	for (size_t i = 0; i < s->n; i++) {
 		struct pending *p = &s->p[i];
 

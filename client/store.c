@@ -51,7 +51,8 @@ char *store_account_load(const char *config_dir, const char *server, const char 
 	cJSON *root = NULL, *u, *s;
 	size_t len;
 
-	if (path == NULL || (buf = file_read(path, ACCOUNT_FILE_MAX, &len, 1)) == NULL)
+	if (path == NULL ||
+	    (buf = file_read(path, ACCOUNT_FILE_MAX, &len, FILE_NOFOLLOW | FILE_REGULAR)) == NULL)
 		goto out;
 	root = cJSON_ParseWithLength(buf, len);
 	u = cJSON_GetObjectItemCaseSensitive(root, "url");
@@ -133,7 +134,8 @@ char *store_directory_load(const char *config_dir, const char *server, long max_
 	cJSON *root = NULL, *s, *f, *d;
 	double age;
 
-	if (path == NULL || (buf = file_read(path, DIRECTORY_FILE_MAX, len, 1)) == NULL)
+	if (path == NULL ||
+	    (buf = file_read(path, DIRECTORY_FILE_MAX, len, FILE_NOFOLLOW | FILE_REGULAR)) == NULL)
 		goto out;
 	root = cJSON_ParseWithLength(buf, *len);
 	s = cJSON_GetObjectItemCaseSensitive(root, "server");

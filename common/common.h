@@ -78,9 +78,11 @@ char *b64_encode(const unsigned char *data, size_t len);
 
 /* Read at most maxlen bytes of a file. Returns malloc'd NUL-terminated data and sets
  * *len (may be NULL); NULL on error or when the file is larger than maxlen (errno set,
- * EFBIG for too large). Does not follow a symlink at the final component when
- * nofollow is set. */
-char *file_read(const char *path, size_t maxlen, size_t *len, int nofollow);
+ * EFBIG for too large). flags: FILE_NOFOLLOW, FILE_REGULAR (what renew reads: a
+ * FIFO put in place of live/NAME/cert.pem must not block it). */
+char *file_read(const char *path, size_t maxlen, size_t *len, int flags);
+#define FILE_NOFOLLOW 1  /* no symlink at the final component (ELOOP) */
+#define FILE_REGULAR 2   /* a regular file only (else EINVAL), opened without blocking */
 
 /* Write data to path atomically: mkstemp in the same directory, fchmod(mode), write,
  * fsync, rename over path, fsync the directory. The temporary never replaces a

@@ -11,16 +11,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *file_read(const char *path, size_t maxlen, size_t *len, int nofollow)
+char *file_read(const char *path, size_t maxlen, size_t *len, int flags)
 {
-	int fd, flags = O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+	int fd, oflags = O_RDONLY | O_CLOEXEC | (flags & FILE_NOFOLLOW ? O_NOFOLLOW : 0) |
+			 (flags & FILE_REGULAR ? O_NONBLOCK : 0);
 	size_t cap = 4096, n = 0;
 	char *buf = NULL, *nb;
+	struct stat st;
 	ssize_t r;
 
-	fd = open(path, flags);
+	fd = open(path, oflags);
 	if (fd < 0)
 		return NULL;
+	/* A FIFO or a device where a regular file belongs must not block the run
+	 * (O_NONBLOCK made the open itself return at once). */
+	if ((flags & FILE_REGULAR) && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
 	buf = malloc(cap + 1);
 	if (buf == NULL)
 		goto fail;

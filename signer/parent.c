@@ -9,6 +9,7 @@
 #include "common/trace.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct signer {
 	int stream;                   /* a signer service: frames over a byte stream */
 	int ready;                    /* the ready message was read (signer_ready) */
 	int ready_rc;                 /* and what it said: SIGNER_OK or an error */
+	int hung;                     /* missed the deadline (signer_set_deadline) */
 	char alg[SIGNER_KEY__MAX][8];           /* "" when the slot has no key */
 	unsigned char buf[WIRE_MAX_FRAME + 1];
 };
@@ -233,6 +235,43 @@ static int resp_error(const struct wire_msg *resp)
  * service that logs in again after a token error, or an ssh start, takes longer. */
 #define REMOTE_TIMEOUT_MS 60000
 
+static time_t child_deadline;   /* signer_set_deadline; 0: none */
+static int child_hung;          /* the last wait for the child ended at the deadline */
+
+void signer_set_deadline(time_t deadline)
+{
+	child_deadline = deadline;
+}
+
+/* Wait until the child's answer can be read, at most until the run's deadline: a
+ * child stuck in the token (a hung module, a held lock, SIGSTOP) must not hang
+ * the run. 0 when readable, -1 after logging. */
+static int child_wait(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	time_t left;
+	int r;
+
+	if (child_deadline == 0)
+		return 0;
+	for (;;) {
+		/* a second at least: a signature takes milliseconds, so one asked for
+		 * at the deadline still gets its answer */
+		left = child_deadline - time(NULL);
+		r = poll(&p, 1, left > 3600 ? 3600000 : left > 1 ? (int)left * 1000 : 1000);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return 0;   /* wire_recv reports the socket's error */
+		if (r == 0 && left <= 1)
+			break;
+	}
+	log_error("signer: no answer from the signer process by the deadline (--timeout); "
+		  "the token (or its lock) does not answer");
+	child_hung = 1;
+	return -1;
+}
+
 static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field *fields,
 			size_t nfields, unsigned char *buf, struct wire_msg *resp)
 {
@@ -249,6 +288,8 @@ static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field 
 		if (r < 0)
 			goto out;
 	}
+	if (!stream && child_wait(fd) != 0)
+		goto out;
 	r = stream ? wire_recv_stream(fd, buf, WIRE_MAX_FRAME + 1, &len, REMOTE_TIMEOUT_MS) :
 		     wire_recv(fd, buf, WIRE_MAX_FRAME + 1, &len);
 	if (r <= 0 && r != -2) {
@@ -282,7 +323,12 @@ int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t
 static int rt(struct signer *s, uint8_t op, const struct wire_field *fields, size_t nfields,
 	      struct wire_msg *resp)
 {
-	return roundtrip_io(s->fd, s->stream, op, fields, nfields, s->buf, resp);
+	int rc;
+
+	child_hung = 0;
+	rc = roundtrip_io(s->fd, s->stream, op, fields, nfields, s->buf, resp);
+	s->hung = child_hung;
+	return rc;
 }
 
 int signer_alive(struct signer *s)
@@ -421,6 +467,11 @@ void signer_stop(struct signer *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	/* A child that missed the deadline will not see EOF soon (stuck in a lock or
+	 * the token): SIGTERM now (held while SoftHSM rewrites its files), SIGKILL
+	 * from signer_reap after its grace period. */
+	if (s->hung && !s->stream && s->pid > 0)
+		kill(s->pid, SIGTERM);
 	signer_reap(s->pid);
 	free(s);
 }

@@ -14,6 +14,7 @@
 #define P11ACME_SIGNER_H
 
 #include <stddef.h>
+#include <time.h>
 
 enum signer_status {
 	SIGNER_OK = 0,
@@ -54,6 +55,12 @@ struct signer_config {
 };
 
 struct signer; /* parent-side handle; opaque */
+
+/* From now on, every wait of this process for its signer child's answer (the
+ * first one, signer_start's, covers the token lock and the login) ends at
+ * deadline (absolute, from time(); 0: no limit) with SIGNER_ERR after a message:
+ * a hung token, a held lock or a stopped signer must not hang the run. */
+void signer_set_deadline(time_t deadline);
 
 /* The environment variable a PIN source names ("env:NAME" -> "NAME", pointing into
  * source), or NULL for any other source or none. What hooks must not inherit. */

@@ -65,7 +65,7 @@ void tok_pinmark_set(struct tok_ctx *c, const char *source, const char *pin_valu
 void tok_pinmark_clear(struct tok_ctx *c);
 int tok_pin_refused(unsigned long rv);
 
-/* $P11ACME_LOCK_DIR, else /run/lock/p11acme when usable, else /tmp (lock.c). */
+/* $P11ACME_LOCK_DIR, else root's /run/lock/p11acme, else the user's own (lock.c). */
 const char *tok_lock_dir(void);
 
 /* Per-token lock (see lock.c). tok_lock returns an fd or -1 (logged). */

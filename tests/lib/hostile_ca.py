@@ -48,6 +48,8 @@ certificate issued for the CSR's key by a throwaway CA):
   authz-one-fails    the order is pending; every challenge answered validates,
                      except the one of the fourth name (its authorization ends
                      invalid)
+  authz-stuck        the order is pending; a challenge answered is accepted
+                     ("processing"), but its authorization stays pending forever
   empty-authz        newOrder is "pending" with an empty authorization list
   problem-inject     newOrder answers 400 with a detail (and subproblems) full of
                      terminal escapes, newlines and invalid UTF-8
@@ -96,7 +98,8 @@ MODES = (
     "ok dir-truncated order-malformed order-truncated dir-50mb order-50mb wrong-ctype "
     "dir-wrong-ctype token-dotdot token-slash token-nul processing-forever redirect "
     "dir-redirect badnonce ratelimit cert-wrong-key chain-unparseable location-elsewhere "
-    "authz-foreign authz-inject authz-one-fails empty-authz problem-inject problem-huge "
+    "authz-foreign authz-inject authz-one-fails authz-stuck empty-authz problem-inject "
+    "problem-huge "
     "tos-inject cert-expired cert-notyet cert-inverted cert-dup-san chain-broken alt-chains "
     "ratelimit-huge ratelimit-date unavailable-huge processing-huge poll-storm "
     "dir-elsewhere-once keychange-badkey keychange-conflict"
@@ -104,7 +107,7 @@ MODES = (
 
 # Modes whose order is "pending" with authorizations to solve.
 PENDING_MODES = ("token-dotdot", "token-slash", "token-nul", "authz-foreign", "authz-inject",
-                 "authz-one-fails")
+                 "authz-one-fails", "authz-stuck")
 INJECT = [
     "victim.example.net\nupdate add evil.example.net 60 TXT pwned\nsend",
     "--victim.example.net\x1b]0;pwned\x07\x1b[2J\xff\x9b31m",
@@ -505,9 +508,10 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 i = 0
             return self.send(200, st.authz(i))
-        if p.startswith("/chall/") and mode == "authz-one-fails":
+        if p.startswith("/chall/") and mode in ("authz-one-fails", "authz-stuck"):
             i = int(p.split("/")[2])
-            st.answered.add(i)
+            if mode == "authz-one-fails":
+                st.answered.add(i)
             st.log("CHALLENGE-ANSWERED " + p)
             if i == 3:
                 st.order_status = "invalid"

@@ -4,7 +4,8 @@
 # gains renewalInfo, and /renewal-info/<certID> answers a window the test sets.
 # A window in the future: not due, no newOrder. A window in the past: renewed,
 # and the newOrder payload carries `replaces` = the old certificate's certID,
-# which the test computes itself from the certificate (AKI "." serial).
+# which the test computes itself from the certificate (AKI "." serial). A window
+# past notAfter is reported and bounded by a safe point before notAfter.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/fault-common.inc"
 
@@ -117,4 +118,21 @@ grep '"event": "newOrder"' "$ARI_LOG" | tail -n1 | grep -q replaces &&
 th_verify_cert "$live/fullchain.pem" ari.test
 [ "$(cert_id "$live/cert.pem")" != "$id2" ] || th_fail "the live set did not change"
 rm -f "$WINDOW.replaced"
+
+# ---- a window that ends after the certificate expires (100 years long, or 50
+# years out): the moment is never later than the safe point before notAfter (a
+# sixth of the lifetime), and the window is reported
+na=$(date -d "$(openssl x509 -in "$live/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
+nb=$(date -d "$(openssl x509 -in "$live/cert.pem" -noout -startdate | cut -d= -f2)" +%s)
+safe=$((na - (na - nb) / 6))
+for w in "1 $((100 * 365 * 24))" "$((50 * 365 * 24)) $((50 * 365 * 24 + 48))"; do
+	# shellcheck disable=SC2086
+	window $w
+	o3=$(orders)
+	th_p11acme --json renew >"$T/r5.json" 2>"$T/r5.err" || { cat "$T/r5.err" >&2; th_fail "renew with window $w failed"; }
+	grep -q "ends after the certificate expires" "$T/r5.err" || th_fail "window $w not reported: $(cat "$T/r5.err")"
+	at=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["renew_at"])' "$T/r5.json")
+	[ "$(date -d "$at" +%s)" -le "$safe" ] || th_fail "window $w: renews at $at, after the safe point $(date -u -d "@$safe")"
+	[ "$(orders)" = "$o3" ] || th_fail "window $w: a new order"
+done
 echo "renew-ari: ok (certIDs $id1 -> $id2)"
