@@ -29,7 +29,8 @@ lock=$(ls "$P11ACME_LOCK_DIR"/p11acme-*.lock)
 [ "$(stat -c %a "$lock")" = 600 ] || th_fail "the lock file has mode $(stat -c %a "$lock")"
 
 # ---- a held lock: named after a second, given up at the deadline
-flock "$lock" sleep 60 &
+# -o: the lock stays with flock itself, so that killing it releases the lock
+flock -o "$lock" sleep 60 &
 holder=$!
 th_track "$holder"
 sleep 0.5
@@ -39,7 +40,9 @@ timeout 30 "$TH_BUILD/p11acme" --server "$HC_SERVER" --ca-bundle "$TH_CA_BUNDLE"
 	--module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" --config-dir "$T/etc" --timeout 4 \
 	issue -d lock.test --standalone --http-port "$(th_free_port)" >"$T/out-lock" 2>&1 || rc=$?
 took=$(($(date +%s) - start))
+pkill -P "$holder" sleep 2>/dev/null || true
 kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
 th_log "held lock: exit $rc after ${took}s"
 [ "$rc" = 1 ] || th_fail "held lock: exit $rc, expected 1: $(cat "$T/out-lock")"
 [ "$took" -le 25 ] || th_fail "held lock: ${took}s for --timeout 4 (not bounded)"
