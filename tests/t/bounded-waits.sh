@@ -96,7 +96,7 @@ kill -CONT "$signer" 2>/dev/null || true
 hc_stop
 th_log "stopped signer: exit $rc after ${took}s"
 [ "$rc" = 1 ] || th_fail "stopped signer: exit $rc, expected 1: $(cat "$T/out-stop")"
-[ "$took" -le 30 ] || th_fail "stopped signer: ${took}s for --timeout 12"
+[ "$took" -le 60 ] || th_fail "stopped signer: ${took}s for --timeout 12 (not bounded)"
 grep -q 'no answer from the signer process by the deadline' "$T/out-stop" ||
 	th_fail "stopped signer: $(tail -n 5 "$T/out-stop")"
 echo ok
