@@ -3,7 +3,7 @@
 set terminal pngcairo size 1200,520 font "DejaVu Sans,10" noenhanced
 set output outfile
 dat = resdir . "/chart.dat"
-set multiplot layout 1,2 title "p11acme vs lego, certbot, uacme, dehydrated on a local Pebble (see docs/BENCHMARKS.md)"
+set multiplot layout 1,2 title "p11acme vs lego, certbot, uacme (system and one-certificate trust store), dehydrated on a local Pebble (see docs/BENCHMARKS.md)"
 set style data histogram
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1

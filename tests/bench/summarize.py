@@ -190,8 +190,12 @@ def client_phases(run):
             out.append((ms(ns), ms(end) - ms(ns), "process exit (kernel), until wait4 returns", "ours"))
             continue
         what, whose = PHASE_OF.get(e, (e, "ours"))
-        if e == "signer-fork" and nxt == "signer-ready":
+        if nxt == "signer-ready" and e in ("signer-fork", "http-done"):
             what, whose = "wait for the signer to be ready", "ours (token)"
+        elif e == "signer-fork" and nxt == "http":
+            what = "client set-up: curl and OpenSSL init, directory cache"
+        elif e == "signer-ready":
+            what = "thumbprint from the signer, account URL cache"
         out.append((ms(ns), ms(end) - ms(ns), what, whose))
     ks = {e: ns for ns, _, e, _ in kid}
     if "token-open" in ks and "token-ready" in ks:
