@@ -46,6 +46,9 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	}
 	if (strcmp(sub, "generate") != 0 && strcmp(sub, "show") != 0)
 		return cli_usage_error("key", "unknown subcommand '%s'", sub);
+	if (g->signer != NULL)
+		return cli_usage_error("key", "key %s needs a local token; with --signer "
+				       "(P11ACME_SIGNER), run it on the token host", sub);
 	optind = 0;
 	while ((c = opts_getopt(argc - 1, argv + 1, "h", opts)) != -1) {
 		switch (c) {
