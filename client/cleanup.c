@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/hook.h"
 #include "common/common.h"
 
 #define CLEANUP_MAX 256
@@ -29,6 +28,14 @@ struct entry {
 };
 
 static struct entry entries[CLEANUP_MAX];
+
+/* A NULL-terminated vector of malloc'd strings (hook_prepare's), NULL fine. */
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
 static volatile sig_atomic_t n_entries;
 static struct sigaction saved[NSIG];
 static int installed;
@@ -119,8 +126,8 @@ static int add(int kind, char *path, char **argv, char **envp)
 	if (n_entries >= CLEANUP_MAX || (kind != C_EXEC && path == NULL)) {
 		log_warn("cannot register %s for cleanup on a signal", path ? path : "a hook call");
 		free(path);
-		hook_strv_free(argv);
-		hook_strv_free(envp);
+		strv_free(argv);
+		strv_free(envp);
 		return -1;
 	}
 	term_sigset(&set);
@@ -165,8 +172,8 @@ void cleanup_clear(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (sig_atomic_t i = 0; i < n; i++) {
 		free(entries[i].path);
-		hook_strv_free(entries[i].argv);
-		hook_strv_free(entries[i].envp);
+		strv_free(entries[i].argv);
+		strv_free(entries[i].envp);
 	}
 }
 
