@@ -783,23 +783,6 @@ out:
 	return rc;
 }
 
-int acme_order_get(struct acme *a, const char *url, struct acme_order *o)
-{
-	struct http_resp r = { 0 };
-	int rc = -1;
-
-	if (post_expect(a, url, url, "", 0, NULL, &r) != 0)
-		goto out;
-	if (acme_order_parse(r.body, r.len, o) != 0) {
-		log_error("%s: malformed order: %s", url, acme_parse_why(r.body, r.len));
-		goto out;
-	}
-	rc = 0;
-out:
-	http_resp_free(&r);
-	return rc;
-}
-
 /* Sleep before the next poll: the backoff *ms, or the CA's Retry-After when that is
  * longer (see POLL_FIRST_MS); then double the backoff. -1 when the pause would pass
  * the deadline. */

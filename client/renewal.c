@@ -32,18 +32,6 @@ static const char *const conf_keys[] = {
 
 /* ---- reading ---- */
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int conf_key_known(const char *k)
 {
 	for (size_t i = 0; conf_keys[i] != NULL; i++)
@@ -78,7 +66,7 @@ static int renewal_parse_lines(struct renewal_conf *c, const char *path, char *e
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		line = trim(line);
+		line = str_trim(line);
 		if (*line == '\0' || *line == '#')
 			continue;
 		if ((eq = strchr(line, '=')) == NULL || c->n >= RENEWAL_MAX_KV) {
@@ -86,8 +74,8 @@ static int renewal_parse_lines(struct renewal_conf *c, const char *path, char *e
 			return -1;
 		}
 		*eq = '\0';
-		c->kv[c->n].key = trim(line);
-		c->kv[c->n].value = trim(eq + 1);
+		c->kv[c->n].key = str_trim(line);
+		c->kv[c->n].value = str_trim(eq + 1);
 		if (!conf_key_known(c->kv[c->n].key)) {
 			snprintf(err, errlen, "%s:%zu: unknown key '%s'", path, lineno,
 				 c->kv[c->n].key);

@@ -109,6 +109,10 @@ int fsync_dir(const char *path);
 /* Overwrite then free a NUL-terminated secret. NULL is fine. */
 void secret_free(char *s);
 
+/* s without leading blanks and tabs, and without trailing blanks, tabs and '\r'
+ * (cut in place): for "key = value" lines (renewal confs, signer policies). */
+char *str_trim(char *s);
+
 /* printf into a fresh malloc'd string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -17,6 +17,18 @@ void secret_free(char *s)
 	free(s);
 }
 
+char *str_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -214,16 +214,15 @@ int signer_reap(pid_t pid)
 static int resp_error(const struct wire_msg *resp)
 {
 	char *num = wire_strdup(resp, 0), *msg = wire_strdup(resp, 1);
+	long v;
 	int rc = SIGNER_ERR;
 
-	if (num != NULL && strcmp(num, "-2") == 0) {
-		rc = SIGNER_ERR_CONFIG;
-	} else if (num != NULL && strcmp(num, "-3") == 0) {
-		rc = SIGNER_ERR_PIN;
+	/* The status travels as its decimal text (WIRE_VERSION 1); anything but a known
+	 * negative signer_status is a runtime failure. */
+	if (num != NULL && parse_long(num, SIGNER_ERR_DENIED, SIGNER_ERR, &v) == 0)
+		rc = (int)v;
+	if (rc == SIGNER_ERR_PIN)
 		pin_refused = 1;
-	} else if (num != NULL && strcmp(num, "-4") == 0) {
-		rc = SIGNER_ERR_DENIED;
-	}
 	if (msg != NULL)
 		log_error("signer: %s", msg);
 	free(num);

@@ -92,18 +92,6 @@ int policy_pattern_match(const char *pattern, const char *name)
 	return nl > pl && strcmp(name + nl - pl, pattern + 1) == 0;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 struct parse_state {
 	struct policy *p;
 	const char *path;
@@ -129,17 +117,17 @@ static int section_start(struct parse_state *st, char *line)
 	int is_group;
 	size_t i;
 
-	if (end == NULL || trim(end + 1)[0] != '\0')
+	if (end == NULL || str_trim(end + 1)[0] != '\0')
 		return perr(st, "%s", "a section header is [user NAME] or [group NAME]");
 	*end = '\0';
-	line = trim(line + 1);
+	line = str_trim(line + 1);
 	if (strncmp(line, "user", 4) == 0 && (line[4] == ' ' || line[4] == '\t'))
 		is_group = 0;
 	else if (strncmp(line, "group", 5) == 0 && (line[5] == ' ' || line[5] == '\t'))
 		is_group = 1;
 	else
 		return perr(st, "unknown section '[%s]' (use [user NAME] or [group NAME])", line);
-	name = trim(line + (is_group ? 5 : 4));
+	name = str_trim(line + (is_group ? 5 : 4));
 	if (name[0] == '\0' || strlen(name) > 255 || strpbrk(name, " \t[]") != NULL)
 		return perr(st, "bad %s name in section header", is_group ? "group" : "user");
 	for (i = 0; i < p->n; i++)
@@ -203,7 +191,7 @@ static int key_value(struct parse_state *st, char *line)
 	if (eq == NULL)
 		return perr(st, "%s", "not 'key = value' or a [section]");
 	*eq = '\0';
-	key = trim(line);
+	key = str_trim(line);
 	if (strcmp(key, "names") == 0)
 		names = 1;
 	else if (strcmp(key, "allow") == 0)
@@ -221,7 +209,7 @@ static int key_value(struct parse_state *st, char *line)
 
 static int parse_line(struct parse_state *st, char *line)
 {
-	line = trim(line);
+	line = str_trim(line);
 	if (line[0] == '\0' || line[0] == '#')
 		return 0;
 	if (line[0] == '[')
