@@ -29,13 +29,6 @@ struct entry {
 
 static struct entry entries[CLEANUP_MAX];
 
-/* A NULL-terminated vector of malloc'd strings (hook_prepare's), NULL fine. */
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
 static volatile sig_atomic_t n_entries;
 static struct sigaction saved[NSIG];
 static int installed;

@@ -256,13 +256,6 @@ out:
 	return rc;
 }
 
-void hook_strv_free(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Append a copy of s to v at *n (room was made by the caller). */
 static int strv_push(char **v, size_t *n, const char *s)
 {
@@ -303,8 +296,8 @@ int hook_prepare(const char *cmd, char *const *args, size_t n_args, char *const 
 out:
 	free(script);
 	if (rc != 0) {
-		hook_strv_free(*argv);
-		hook_strv_free(*envp);
+		strv_free(*argv);
+		strv_free(*envp);
 		*argv = *envp = NULL;
 	}
 	return rc;

@@ -32,10 +32,9 @@ int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env
 
 /* The execve argv and envp hook_run would use for these arguments, every string
  * copied (cleanup.c runs them from a signal handler). 0, or -1; free each with
- * hook_strv_free (NULL is fine). */
+ * strv_free (common.h). */
 int hook_prepare(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
 		 size_t n_env, const struct hook_opts *ho, char ***argv, char ***envp);
-void hook_strv_free(char **v);
 
 /* The hook_opts of these globals. */
 struct hook_opts hook_opts_of(const struct globals *g);

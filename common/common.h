@@ -113,6 +113,9 @@ void secret_free(char *s);
  * (cut in place): for "key = value" lines (renewal confs, signer policies). */
 char *str_trim(char *s);
 
+/* Free a NULL-terminated array of malloc'd strings and the array. NULL is fine. */
+void strv_free(char **v);
+
 /* printf into a fresh malloc'd string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

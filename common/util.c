@@ -17,6 +17,13 @@ void secret_free(char *s)
 	free(s);
 }
 
+void strv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *str_trim(char *s)
 {
 	char *e;
