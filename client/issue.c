@@ -22,6 +22,7 @@
 #include "client/cli.h"
 #include "client/opts.h"
 #include "client/renewal.h"
+#include "client/portcheck.h"
 #include "client/store.h"
 #include "client/validate.h"
 #include "common/common.h"
@@ -661,6 +662,13 @@ int issue_run(const struct globals *g, struct issue_req *req, struct issue_resul
 		goto out;
 	if ((rc = cli_session(g, NULL, req->cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
 		goto out;
+	/* a port held by another server must cost no order */
+	if (req->solver.kind == SOLVE_STANDALONE &&
+	    port_check(req->solver.http_address,
+		       req->solver.http_port > 0 ? req->solver.http_port : 80) != 0) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
 	    (rc = issue_commit_traced(&is)) != EXIT_OK)

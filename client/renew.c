@@ -90,6 +90,7 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "force-renewal", no_argument, NULL, O_FORCE },
 		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "check", no_argument, NULL, O_DRY },
 		{ "deploy-hook", required_argument, NULL, O_DEPLOY },
 		{ "lock-wait", required_argument, NULL, O_LOCKWAIT },
 		{ "help", no_argument, NULL, 'h' },
