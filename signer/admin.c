@@ -1,7 +1,8 @@
 /*
  * p11acme key generate / key show. Each runs in a signer child of its own (the same
  * fork and hardening as signer_start), so the CLI process never reads the PIN or
- * loads the module. The child sends one frame: the result or an error status.
+ * loads the module. The child sends one frame: the result or an error status
+ * (signer_admin_run, signer_admin_reply: also signer_key_ensure in ensure.c).
  */
 #include "signer/internal.h"
 #include "tokens/tokens.h"
@@ -14,6 +15,36 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 
+/* ---- one-shot admin children ---- */
+
+int signer_admin_reply(int fd, int tok_status, const struct wire_field *fields, size_t nfields)
+{
+	int rc = signer_status_of_tok(tok_status);
+
+	if (rc == SIGNER_OK)
+		wire_send_ok(fd, fields, nfields);
+	else
+		wire_send_err(fd, rc);
+	return rc == SIGNER_OK ? 0 : 1;
+}
+
+int signer_admin_run(const struct signer_config *cfg, signer_child_fn fn, void *arg,
+		     unsigned char **buf, struct wire_msg *resp)
+{
+	pid_t pid = -1;
+	int fd = -1, rc = SIGNER_ERR;
+
+	if ((*buf = malloc(WIRE_MAX_FRAME + 1)) != NULL &&
+	    signer_fork(cfg, fn, arg, &fd, &pid) == 0)
+		rc = signer_roundtrip(fd, 0, NULL, 0, *buf, resp);
+	if (fd >= 0)
+		close(fd);
+	signer_reap(pid);
+	return rc;
+}
+
+/* ---- key generate ---- */
+
 static int keygen_child(int fd, const struct signer_config *cfg, void *arg)
 {
 	struct tok_ctx *ctx = NULL;
@@ -23,35 +54,22 @@ static int keygen_child(int fd, const struct signer_config *cfg, void *arg)
 	signer_tok_opts(cfg, &o);
 	if ((rc = tok_open(cfg->key_uri, &o, &ctx)) == TOK_OK)
 		rc = tok_generate_key(ctx, cfg->key_uri, arg);
-	rc = signer_status_of_tok(rc);
-	if (rc == SIGNER_OK)
-		wire_send_ok(fd, NULL, 0);
-	else
-		wire_send_err(fd, rc);
+	rc = signer_admin_reply(fd, rc, NULL, 0);
 	tok_close(ctx);
-	return rc == SIGNER_OK ? 0 : 1;
+	return rc;
 }
 
 int signer_key_generate(const struct signer_config *cfg, const char *type)
 {
 	unsigned char *buf = NULL;
 	struct wire_msg resp;
-	pid_t pid = -1;
-	int fd = -1, rc = SIGNER_ERR;
+	int rc;
 
 	if (cfg == NULL || cfg->key_uri == NULL || type == NULL) {
 		log_error("key generate: a key URI (--key) and a type are required");
 		return SIGNER_ERR_CONFIG;
 	}
-	if ((buf = malloc(WIRE_MAX_FRAME + 1)) == NULL)
-		goto out;
-	if (signer_fork(cfg, keygen_child, (void *)type, &fd, &pid) < 0)
-		goto out;
-	rc = signer_roundtrip(fd, 0, NULL, 0, buf, &resp);
-out:
-	if (fd >= 0)
-		close(fd);
-	signer_reap(pid);
+	rc = signer_admin_run(cfg, keygen_child, (void *)type, &buf, &resp);
 	free(buf);
 	return rc;
 }
@@ -177,33 +195,27 @@ out:
 		f[0].len = strlen(report);
 		f[1].p = (const unsigned char *)(cannot_leave(&ki) ? "1" : "0");
 		f[1].len = 1;
-		wire_send_ok(fd, f, 2);
-	} else
-		wire_send_err(fd, signer_status_of_tok(rc));
+	}
+	rc = signer_admin_reply(fd, rc, f, 2);
 	free(report);
 	free(pem);
 	free(tp);
 	cJSON_Delete(jwk);
 	tok_close(ctx);
-	return rc == TOK_OK ? 0 : 1;
+	return rc;
 }
 
 int signer_key_show(const struct signer_config *cfg, int json)
 {
 	unsigned char *buf = NULL;
 	struct wire_msg resp;
-	pid_t pid = -1;
-	int fd = -1, rc = SIGNER_ERR;
+	int rc;
 
 	if (cfg == NULL || cfg->key_uri == NULL) {
 		log_error("key show: a key URI (--key) is required");
 		return SIGNER_ERR_CONFIG;
 	}
-	if ((buf = malloc(WIRE_MAX_FRAME + 1)) == NULL)
-		goto out;
-	if (signer_fork(cfg, keyshow_child, &json, &fd, &pid) < 0)
-		goto out;
-	if ((rc = signer_roundtrip(fd, 0, NULL, 0, buf, &resp)) != SIGNER_OK)
+	if ((rc = signer_admin_run(cfg, keyshow_child, &json, &buf, &resp)) != SIGNER_OK)
 		goto out;
 	if (resp.nfields != 2 || resp.f[1].len != 1) {
 		log_error("key show: malformed response from the signer");
@@ -225,9 +237,6 @@ int signer_key_show(const struct signer_config *cfg, int json)
 		rc = SIGNER_ERR_CONFIG;
 	}
 out:
-	if (fd >= 0)
-		close(fd);
-	signer_reap(pid);
 	free(buf);
 	return rc;
 }

@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct ensure_arg {
 	const char *type; /* generate a key of this type when absent; NULL: only look */
@@ -39,15 +38,11 @@ static int ensure_child(int fd, const struct signer_config *cfg, void *arg)
 	}
 	rc = TOK_OK;
 out:
-	rc = signer_status_of_tok(rc);
 	f.p = (const unsigned char *)state;
 	f.len = strlen(state);
-	if (rc == SIGNER_OK)
-		wire_send_ok(fd, &f, 1);
-	else
-		wire_send_err(fd, rc);
+	rc = signer_admin_reply(fd, rc, &f, 1);
 	tok_close(ctx);
-	return rc == SIGNER_OK ? 0 : 1;
+	return rc;
 }
 
 int signer_key_ensure(const struct signer_config *cfg, const char *type, int *state)
@@ -55,28 +50,20 @@ int signer_key_ensure(const struct signer_config *cfg, const char *type, int *st
 	struct ensure_arg ea = { type };
 	unsigned char *buf = NULL;
 	struct wire_msg resp;
-	pid_t pid = -1;
-	int fd = -1, rc = SIGNER_ERR;
+	int rc;
 
 	*state = SIGNER_KEY_ABSENT;
 	if (cfg == NULL || cfg->key_uri == NULL) {
 		log_error("a token key URI (--key) is required");
 		return SIGNER_ERR_CONFIG;
 	}
-	if ((buf = malloc(WIRE_MAX_FRAME + 1)) == NULL)
-		goto out;
-	if (signer_fork(cfg, ensure_child, &ea, &fd, &pid) < 0)
-		goto out;
-	if ((rc = signer_roundtrip(fd, 0, NULL, 0, buf, &resp)) != SIGNER_OK)
+	if ((rc = signer_admin_run(cfg, ensure_child, &ea, &buf, &resp)) != SIGNER_OK)
 		goto out;
 	if (resp.nfields == 1 && resp.f[0].len == 7 && memcmp(resp.f[0].p, "present", 7) == 0)
 		*state = SIGNER_KEY_PRESENT;
 	else if (resp.nfields == 1 && resp.f[0].len == 9 && memcmp(resp.f[0].p, "generated", 9) == 0)
 		*state = SIGNER_KEY_GENERATED;
 out:
-	if (fd >= 0)
-		close(fd);
-	signer_reap(pid);
 	free(buf);
 	return rc;
 }

@@ -214,6 +214,17 @@ int signer_roundtrip(int fd, uint8_t op, const struct wire_field *fields, size_t
  * Returns its exit status, or -1. */
 int signer_reap(pid_t pid);
 
+/* A one-shot admin child (key generate, key show, signer_key_ensure; admin.c):
+ * signer_fork fn, read the one frame it sends, close and reap. *buf is malloc'd
+ * (WIRE_MAX_FRAME + 1 bytes; the caller frees it, on failure too) and resp's fields
+ * point into it. SIGNER_OK, the child's status, or SIGNER_ERR (logged). */
+int signer_admin_run(const struct signer_config *cfg, signer_child_fn fn, void *arg,
+		     unsigned char **buf, struct wire_msg *resp);
+
+/* The child's side: send OK with fields when tok_status is TOK_OK, else the error
+ * status signer_status_of_tok gives. Returns the child's exit status (0 or 1). */
+int signer_admin_reply(int fd, int tok_status, const struct wire_field *fields, size_t nfields);
+
 /* ---- The signer service (policy.c, identity.c, enforce.c, audit.c, service.c) ---- */
 
 /* Permissions of a policy section (allow = ...). */
