@@ -43,7 +43,6 @@ static int account_print(const struct globals *g, const struct acme *a,
 			 const struct acme_account *acct)
 {
 	cJSON *o = NULL, *arr;
-	char *s = NULL;
 	int rc = EXIT_FAIL;
 
 	if (!g->json) {
@@ -63,14 +62,11 @@ static int account_print(const struct globals *g, const struct acme *a,
 	for (size_t i = 0; i < acct->n_contacts; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(acct->contacts[i]));
 	if (cJSON_AddStringToObject(o, "thumbprint", a->thumbprint) == NULL ||
-	    cJSON_AddStringToObject(o, "server", g->server) == NULL ||
-	    (s = cJSON_Print(o)) == NULL)
+	    cJSON_AddStringToObject(o, "server", g->server) == NULL)
 		goto out;
-	printf("%s\n", s);
-	rc = EXIT_OK;
+	rc = cli_print_json(o, 0);
 out:
 	cJSON_Delete(o);
-	free(s);
 	return rc;
 }
 

@@ -210,7 +210,7 @@ static void json_str(cJSON *o, const char *k, const char *v)
 static void view_print_json(const struct cert_view *v)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
-	char na[32], *s = NULL, *dup = NULL, *tok, *save = NULL;
+	char na[32], *dup = NULL, *tok, *save = NULL;
 
 	if (o == NULL)
 		return;
@@ -235,9 +235,7 @@ static void view_print_json(const struct cert_view *v)
 	json_str(o, "live_dir", v->live_dir);
 	json_str(o, "server", v->server);
 	json_str(o, "error", v->error[0] ? v->error : NULL);
-	if ((s = cJSON_PrintUnformatted(o)) != NULL)
-		printf("%s\n", s);
-	free(s);
+	cli_print_json(o, 1);
 	free(dup);
 	cJSON_Delete(o);
 }
@@ -369,7 +367,6 @@ out:
 static void delete_print(const struct globals *g, const char *name, const int moved[N_PARTS])
 {
 	cJSON *o, *arr;
-	char *s;
 
 	if (!g->json) {
 		printf("%s: deleted (", name);
@@ -386,9 +383,7 @@ static void delete_print(const struct globals *g, const char *name, const int mo
 		for (size_t i = 0; i < N_PARTS; i++)
 			if (moved[i])
 				cJSON_AddItemToArray(arr, cJSON_CreateString(parts[i][1]));
-	if ((s = cJSON_PrintUnformatted(o)) != NULL)
-		printf("%s\n", s);
-	free(s);
+	cli_print_json(o, 1);
 	cJSON_Delete(o);
 }
 

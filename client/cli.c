@@ -11,6 +11,8 @@
 
 #include "common/common.h"
 
+#include <cjson/cJSON.h>
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -21,6 +23,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n%stry 'p11acme %s --help'\n", log_sd_prefix(LOG_ERROR), cmd);
 	return EXIT_USAGE;
+}
+
+int cli_print_json(const cJSON *o, int one_line)
+{
+	char *s = one_line ? cJSON_PrintUnformatted(o) : cJSON_Print(o);
+
+	if (s == NULL)
+		return EXIT_FAIL;
+	printf("%s\n", s);
+	free(s);
+	return EXIT_OK;
 }
 
 struct signer_config cli_signer_config(const struct globals *g)

@@ -26,6 +26,12 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,
 		struct signer **signer, struct acme *a, int need_account);
 
+/* o and a newline on stdout: indented (cJSON_Print), or on one line when one_line
+ * (what a command prints per item). EXIT_OK, or EXIT_FAIL when o cannot be
+ * serialised (nothing printed). */
+struct cJSON;
+int cli_print_json(const struct cJSON *o, int one_line);
+
 /* Print a usage error "p11acme: <msg>" then "try 'p11acme CMD --help'". */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

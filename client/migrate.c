@@ -382,7 +382,6 @@ static int print_result(const struct globals *g, const char *url, const char *tp
 			const char *old_tp, int dry_run)
 {
 	cJSON *o = NULL;
-	char *s = NULL;
 	int rc = EXIT_FAIL;
 
 	if (!g->json) {
@@ -397,14 +396,11 @@ static int print_result(const struct globals *g, const char *url, const char *tp
 	if ((o = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(o, "url", url) == NULL ||
 	    (tp != NULL && cJSON_AddStringToObject(o, "thumbprint", tp) == NULL) ||
 	    cJSON_AddStringToObject(o, "old_thumbprint", old_tp) == NULL ||
-	    cJSON_AddBoolToObject(o, "dry_run", dry_run) == NULL ||
-	    (s = cJSON_Print(o)) == NULL)
+	    cJSON_AddBoolToObject(o, "dry_run", dry_run) == NULL)
 		goto out;
-	printf("%s\n", s);
-	rc = EXIT_OK;
+	rc = cli_print_json(o, 0);
 out:
 	cJSON_Delete(o);
-	free(s);
 	return rc;
 }
 

@@ -72,7 +72,6 @@ static void revoke_print(const struct globals *g, const char *cert, const char *
 			 int reason)
 {
 	cJSON *o;
-	char *s;
 
 	if (!g->json)
 		return;
@@ -85,9 +84,7 @@ static void revoke_print(const struct globals *g, const char *cert, const char *
 		cJSON_AddNullToObject(o, "name");
 	cJSON_AddBoolToObject(o, "revoked", 1);
 	cJSON_AddStringToObject(o, "reason", reason_name(reason < 0 ? 0 : reason));
-	if ((s = cJSON_PrintUnformatted(o)) != NULL)
-		printf("%s\n", s);
-	free(s);
+	cli_print_json(o, 1);
 	cJSON_Delete(o);
 }
 
