@@ -41,22 +41,30 @@ static int past_deadline(time_t deadline, long secs)
 	return deadline <= now || secs >= (long)(deadline - now);
 }
 
-static void log_retry_at(const char *what, long secs)
+/* When to try again after waiting secs, into buf; why: why p11acme stops waiting. */
+static void retry_at(long secs, const char *why, char *buf, size_t len)
 {
 	time_t t;
-	char buf[64];
+	char date[64];
 	struct tm tm;
 
 	if (secs > RETRY_DATE_MAX - (long)time(NULL)) {
-		log_error("%s: the CA asks to wait %ld s (beyond the year 9999), past the deadline "
-			  "(--timeout); giving up", safe_str(what), secs);
+		snprintf(buf, len, "the CA asks to wait %ld s (beyond the year 9999)%s; giving up",
+			 secs, why);
 		return;
 	}
 	t = time(NULL) + secs;
 	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	log_error("%s: the CA asks to wait %ld s, past the deadline (--timeout); "
-		  "try again after %s", safe_str(what), secs, buf);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	snprintf(buf, len, "the CA asks to wait %ld s%s; try again after %s", secs, why, date);
+}
+
+static void log_retry_at(const char *what, long secs)
+{
+	char note[160];
+
+	retry_at(secs, ", past the deadline (--timeout)", note, sizeof(note));
+	log_error("%s: %s", safe_str(what), note);
 }
 
 /* Signed requests go only where the directory is: a CA document that names another
@@ -228,11 +236,12 @@ void acme_close(struct acme *a)
 
 /* ---- problems ---- */
 
-void acme_report_problem(const char *what, const struct acme_problem *p)
+/* The problem p about what; note (may be NULL) follows the detail on its line. */
+static void report_problem(const char *what, const struct acme_problem *p, const char *note)
 {
 	/* Everything here is the CA's text: each field escaped and bounded. */
-	log_error("%s: %s (%s)", safe_str(what), p->detail ? safe_str(p->detail) : "no detail",
-		  p->type ? safe_str(p->type) : "no type");
+	log_error("%s: %s (%s)%s%s", safe_str(what), p->detail ? safe_str(p->detail) : "no detail",
+		  p->type ? safe_str(p->type) : "no type", note ? "; " : "", note ? note : "");
 	for (size_t i = 0; i < p->n_sub; i++) {
 		const struct acme_problem *s = &p->sub[i];
 		log_error("  %s %s: %s (%s)", s->ident.type ? safe_str(s->ident.type) : "identifier",
@@ -241,17 +250,24 @@ void acme_report_problem(const char *what, const struct acme_problem *p)
 	}
 }
 
+void acme_report_problem(const char *what, const struct acme_problem *p)
+{
+	report_problem(what, p, NULL);
+}
+
 void acme_report(const char *what, const struct http_resp *r)
 {
 	struct acme_problem p = { 0 };
+	const char *note = r->retry_note[0] != '\0' ? r->retry_note : NULL;
 	char *w = NULL;
 
 	if (r->body != NULL && acme_problem_parse(r->body, r->len, &p) == 0 &&
 	    (p.type != NULL || p.detail != NULL)) {
 		w = xasprintf("%s: HTTP %ld", what, r->code);
-		acme_report_problem(w ? w : what, &p);
+		report_problem(w ? w : what, &p, note);
 	} else {
-		log_error("%s: HTTP %ld: unexpected response", what, r->code);
+		log_error("%s: HTTP %ld: unexpected response%s%s", what, r->code, note ? "; " : "",
+			  note ? note : "");
 	}
 	free(w);
 	acme_problem_free(&p);
@@ -313,20 +329,25 @@ static int nonce_take(struct acme *a, char **nonce)
 }
 
 /* How long to wait before retrying a 429/503; -1 when we must give up. */
-static long retry_wait(struct acme *a, const char *url, const struct http_resp *r, int tries)
+static long retry_wait(struct acme *a, struct http_resp *r, int tries)
 {
 	long secs = RETRY_DEFAULT_SECS;
+	char why[48];
 
 	if (r->retry_after != NULL &&
 	    retry_after_parse(r->retry_after, strlen(r->retry_after), time(NULL), &secs) != 0)
 		secs = RETRY_DEFAULT_SECS;
+	/* the caller reports the failure once, with this note (acme_report) */
 	if (past_deadline(a->deadline, secs)) {
-		acme_report(url, r);
-		log_retry_at(url, secs);
+		retry_at(secs, ", past the deadline (--timeout)", r->retry_note,
+			 sizeof(r->retry_note));
 		return -1;
 	}
-	if (tries >= RATELIMIT_RETRIES)
+	if (tries >= RATELIMIT_RETRIES) {
+		snprintf(why, sizeof(why), " again after %d retries", RATELIMIT_RETRIES);
+		retry_at(secs, why, r->retry_note, sizeof(r->retry_note));
 		return -1;
+	}
 	return secs;
 }
 
@@ -378,7 +399,7 @@ static int post_retrying(struct acme *a, const char *url, const char *payload, i
 			badnonce++;
 			log_debug("%s: badNonce, retry %d", url, badnonce);
 		} else if ((r->code == 429 && acme_resp_is(r, "rateLimited")) || r->code == 503) {
-			if ((wait = retry_wait(a, url, r, limited)) < 0)
+			if ((wait = retry_wait(a, r, limited)) < 0)
 				return ACME_POST_PROBLEM;
 			limited++;
 			log_info("%s: HTTP %ld, retrying in %ld s", url, r->code, wait);

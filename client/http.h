@@ -21,6 +21,9 @@ struct http_resp {
 	char *nonce, *location, *retry_after, *content_type;
 	char **links;
 	size_t n_links;
+	/* Set by the retry of a 429/503 that gave up: when to try again (the
+	 * Retry-After), for the one report of the failure (acme_report). */
+	char retry_note[160];
 };
 
 /* ca_bundle: PEM file of trust anchors, or NULL for the system store. The deadline

@@ -80,6 +80,8 @@ certificate issued for the CSR's key by a throwaway CA):
                      /acct/2 (the new key belongs to another account)
   dir-elsewhere-once the first directory served names newOrder on another host;
                      every later one is correct
+  ratelimit-short    every newOrder answers 429 rateLimited, Retry-After: 1
+  unavailable-short  every newOrder answers 503, Retry-After: 1
 """
 
 import argparse
@@ -102,7 +104,7 @@ MODES = (
     "problem-huge "
     "tos-inject cert-expired cert-notyet cert-inverted cert-dup-san chain-broken alt-chains "
     "ratelimit-huge ratelimit-date unavailable-huge processing-huge poll-storm "
-    "dir-elsewhere-once keychange-badkey keychange-conflict"
+    "dir-elsewhere-once keychange-badkey keychange-conflict ratelimit-short unavailable-short"
 ).split()
 
 # Modes whose order is "pending" with authorizations to solve.
@@ -117,7 +119,8 @@ INJECT_DETAIL = ("\x1b]0;pwned\x07\x1b[2J\x1b[Hp11acme: all good, certificate in
 # Retry-After values by mode, for the modes that send one on newOrder.
 RETRY_HUGE = {"ratelimit-huge": (429, "9223372036854775807"),
               "ratelimit-date": (429, "Fri, 31 Dec 9999 23:59:59 GMT"),
-              "unavailable-huge": (503, "99999999999999999999999999")}
+              "unavailable-huge": (503, "99999999999999999999999999"),
+              "ratelimit-short": (429, "1"), "unavailable-short": (503, "1")}
 
 HUGE = 50 * 1024 * 1024
 LOG_LOCK = threading.Lock()
