@@ -592,30 +592,48 @@ out:
 	return jws;
 }
 
+/* post_expect with req, serialised, as the payload. */
+static int post_json(struct acme *a, const char *url, const cJSON *req, int use_jwk,
+		     struct http_resp *r)
+{
+	char *payload = cJSON_PrintUnformatted(req);
+	int rc = payload != NULL ? post_expect(a, url, url, payload, use_jwk, NULL, r) : -1;
+
+	free(payload);
+	return rc;
+}
+
+/* A "contact" array of the given URIs in req. 0 or -1. */
+static int contacts_add(cJSON *req, char *const *contacts, size_t n_contacts)
+{
+	cJSON *arr = cJSON_AddArrayToObject(req, "contact");
+
+	if (arr == NULL)
+		return -1;
+	for (size_t i = 0; i < n_contacts; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(contacts[i])))
+			return -1;
+	return 0;
+}
+
 int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
 		     const char *eab_kid, const unsigned char *eab_key, size_t eab_key_len,
 		     struct acme_account *acct)
 {
 	struct http_resp r = { 0 };
-	cJSON *req = NULL, *arr, *eab;
-	char *payload = NULL;
+	cJSON *req = NULL, *eab;
 	int rc = -1;
 
 	if ((req = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddTrueToObject(req, "termsOfServiceAgreed") == NULL ||
-	    (arr = cJSON_AddArrayToObject(req, "contact")) == NULL)
+	    contacts_add(req, contacts, n_contacts) != 0)
 		goto out;
-	for (size_t i = 0; i < n_contacts; i++)
-		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(contacts[i])))
-			goto out;
 	if (eab_kid != NULL) {
 		if ((eab = eab_jws(a, eab_kid, eab_key, eab_key_len)) == NULL)
 			goto out;
 		cJSON_AddItemToObject(req, "externalAccountBinding", eab);
 	}
-	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
-		goto out;
-	if (post_expect(a, a->dir.new_account, a->dir.new_account, payload, 1, NULL, &r) != 0)
+	if (post_json(a, a->dir.new_account, req, 1, &r) != 0)
 		goto out;
 	if (r.location == NULL || acme_account_parse(r.body, r.len, acct) != 0) {
 		log_error("%s: HTTP %ld: malformed account response", a->dir.new_account, r.code);
@@ -629,24 +647,6 @@ int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
 	rc = 0;
 out:
 	cJSON_Delete(req);
-	free(payload);
-	http_resp_free(&r);
-	return rc;
-}
-
-int acme_account_get(struct acme *a, struct acme_account *acct)
-{
-	struct http_resp r = { 0 };
-	int rc = -1;
-
-	if (post_expect(a, a->kid, a->kid, "", 0, NULL, &r) != 0)
-		goto out;
-	if (acme_account_parse(r.body, r.len, acct) != 0) {
-		log_error("%s: malformed account object", a->kid);
-		goto out;
-	}
-	rc = 0;
-out:
 	http_resp_free(&r);
 	return rc;
 }
@@ -655,19 +655,12 @@ int acme_account_update(struct acme *a, char *const *contacts, size_t n_contacts
 			struct acme_account *acct)
 {
 	struct http_resp r = { 0 };
-	cJSON *req = NULL, *arr;
-	char *payload = NULL;
+	cJSON *req = NULL;
 	int rc = -1;
 
-	if ((req = cJSON_CreateObject()) == NULL ||
-	    (arr = cJSON_AddArrayToObject(req, "contact")) == NULL)
+	if ((req = cJSON_CreateObject()) == NULL || contacts_add(req, contacts, n_contacts) != 0)
 		goto out;
-	for (size_t i = 0; i < n_contacts; i++)
-		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(contacts[i])))
-			goto out;
-	if ((payload = cJSON_PrintUnformatted(req)) == NULL)
-		goto out;
-	if (post_expect(a, a->kid, a->kid, payload, 0, NULL, &r) != 0)
+	if (post_json(a, a->kid, req, 0, &r) != 0)
 		goto out;
 	acme_account_free(acct);
 	if (acme_account_parse(r.body, r.len, acct) != 0) {
@@ -677,7 +670,6 @@ int acme_account_update(struct acme *a, char *const *contacts, size_t n_contacts
 	rc = 0;
 out:
 	cJSON_Delete(req);
-	free(payload);
 	http_resp_free(&r);
 	return rc;
 }
@@ -863,26 +855,44 @@ static int authz_parse_cb(const char *b, size_t l, void *z)
 	return acme_authz_parse(b, l, z);
 }
 
-/* Poll the order until it leaves "pending"/"processing". With ra_first (may be
- * NULL) the first poll waits too: the CA's Retry-After, else ms. */
-static int order_poll(struct acme *a, const char *url, long ms, int pause_first,
-		      const char *ra_first, struct acme_order *o)
+/* What a poll waits on. */
+enum poll_obj { POLL_ORDER, POLL_AUTHZ };
+
+/* Empty obj, fetch url into it: 1 while the order is "pending"/"processing" or the
+ * authorization "pending", 0 once it has left that, -1 on a failure (logged). */
+static int poll_step(struct acme *a, const char *url, char **ra, enum poll_obj w, void *obj)
+{
+	struct acme_order *o = obj;
+	struct acme_authz *z = obj;
+
+	if (w == POLL_ORDER) {
+		acme_order_free(o);
+		if (poll_once(a, url, ra, order_parse_cb, o) != 0)
+			return -1;
+		return o->state == ACME_ST_PENDING || o->state == ACME_ST_PROCESSING;
+	}
+	acme_authz_free(z);
+	if (poll_once(a, url, ra, authz_parse_cb, z) != 0)
+		return -1;
+	return z->state == ACME_ST_PENDING;
+}
+
+/* Poll url until the object is no longer busy. With pause_first the first poll
+ * waits too: ra_first (the CA's Retry-After, may be NULL), else the backoff. */
+static int poll_until(struct acme *a, const char *url, int pause_first, const char *ra_first,
+		      enum poll_obj w, void *obj)
 {
 	char *ra = NULL;
-	int rc = -1;
+	long ms = POLL_FIRST_MS;
+	int rc = -1, busy;
 
 	if (pause_first && poll_pause(a, url, ra_first, &ms) != 0)
 		return -1;
-	for (;;) {
-		acme_order_free(o);
-		if (poll_once(a, url, &ra, order_parse_cb, o) != 0)
-			goto out;
-		if (o->state != ACME_ST_PENDING && o->state != ACME_ST_PROCESSING)
-			break;
+	while ((busy = poll_step(a, url, &ra, w, obj)) == 1)
 		if (poll_pause(a, url, ra, &ms) != 0)
 			goto out;
-	}
-	rc = 0;
+	if (busy == 0)
+		rc = 0;
 out:
 	free(ra);
 	return rc;
@@ -890,7 +900,7 @@ out:
 
 int acme_order_wait(struct acme *a, const char *url, struct acme_order *o)
 {
-	return order_poll(a, url, POLL_FIRST_MS, 0, NULL, o);
+	return poll_until(a, url, 0, NULL, POLL_ORDER, o);
 }
 
 int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_after,
@@ -898,7 +908,7 @@ int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_af
 {
 	/* Polling at once would nearly always see "processing" again; a short pause
 	 * first makes one poll the usual case (Pebble and Boulder issue in ms). */
-	return order_poll(a, url, POLL_FIRST_MS, 1, retry_after, o);
+	return poll_until(a, url, 1, retry_after, POLL_ORDER, o);
 }
 
 int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
@@ -912,26 +922,8 @@ int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
 
 int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z)
 {
-	char *ra = NULL;
-	long ms = POLL_FIRST_MS;
-	int rc = -1;
-
 	/* Right after the challenge POST the CA is still validating: pause first. */
-	if (poll_pause(a, url, NULL, &ms) != 0)
-		return -1;
-	for (;;) {
-		acme_authz_free(z);
-		if (poll_once(a, url, &ra, authz_parse_cb, z) != 0)
-			goto out;
-		if (z->state != ACME_ST_PENDING)
-			break;
-		if (poll_pause(a, url, ra, &ms) != 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(ra);
-	return rc;
+	return poll_until(a, url, 1, NULL, POLL_AUTHZ, z);
 }
 
 int acme_challenge_respond(struct acme *a, const char *url)

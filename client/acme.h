@@ -95,8 +95,6 @@ int acme_account_find(struct acme *a);
 int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
 		     const char *eab_kid, const unsigned char *eab_key, size_t eab_key_len,
 		     struct acme_account *acct);
-/* POST-as-GET of the account. */
-int acme_account_get(struct acme *a, struct acme_account *acct);
 int acme_account_deactivate(struct acme *a);
 /* keyChange to SIGNER_KEY_NEW; updates the cache. */
 int acme_account_keychange(struct acme *a, const char *new_thumbprint);
