@@ -25,10 +25,38 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Every string value in the tree o through the one sanitiser (common.h), whole:
+ * cJSON escapes control characters but passes invalid UTF-8 through, and a CA's
+ * text or a file name could carry both. 0, or -1 on allocation failure. */
+static int json_sanitize(cJSON *o)
+{
+	char *safe;
+	int rc = 0;
+
+	for (cJSON *it = o; it != NULL && rc == 0; it = it->next) {
+		if (cJSON_IsString(it) && it->valuestring != NULL) {
+			size_t len = strlen(it->valuestring);
+
+			if ((safe = sanitize_dup(it->valuestring, len, len)) == NULL)
+				return -1;
+			if (strcmp(safe, it->valuestring) != 0 && cJSON_SetValuestring(it, safe) == NULL)
+				rc = -1;
+			free(safe);
+		}
+		if (it->child != NULL && rc == 0)
+			rc = json_sanitize(it->child);
+	}
+	return rc;
+}
+
 int cli_print_json(const cJSON *o, int one_line)
 {
-	char *s = one_line ? cJSON_PrintUnformatted(o) : cJSON_Print(o);
+	cJSON *safe = cJSON_Duplicate(o, 1);
+	char *s = NULL;
 
+	if (safe != NULL && json_sanitize(safe) == 0)
+		s = one_line ? cJSON_PrintUnformatted(safe) : cJSON_Print(safe);
+	cJSON_Delete(safe);
 	if (s == NULL)
 		return EXIT_FAIL;
 	printf("%s\n", s);

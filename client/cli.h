@@ -27,8 +27,10 @@ int cli_session(const struct globals *g, const char *new_key_uri, const char *ce
 		struct signer **signer, struct acme *a, int need_account);
 
 /* o and a newline on stdout: indented (cJSON_Print), or on one line when one_line
- * (what a command prints per item). EXIT_OK, or EXIT_FAIL when o cannot be
- * serialised (nothing printed). */
+ * (what a command prints per item). Every string is shown sanitised (common.h:
+ * control characters and invalid UTF-8 as "\xNN"), so the output is valid JSON in
+ * valid UTF-8 whatever a CA or a file name held. EXIT_OK, or EXIT_FAIL when o
+ * cannot be serialised (nothing printed). */
 struct cJSON;
 int cli_print_json(const struct cJSON *o, int one_line);
 

@@ -699,7 +699,6 @@ static void issue_print(const struct globals *g, const struct issue_req *r,
 			const struct issue_result *res)
 {
 	cJSON *o = NULL, *arr;
-	char *s = NULL;
 
 	if (!g->json) {
 		printf("%s\n", res->live_dir);
@@ -713,10 +712,8 @@ static void issue_print(const struct globals *g, const struct issue_req *r,
 		goto out;
 	for (size_t i = 0; i < r->n_names; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(r->names[i]));
-	if ((s = cJSON_Print(o)) != NULL)
-		printf("%s\n", s);
+	cli_print_json(o, 0);
 out:
-	free(s);
 	cJSON_Delete(o);
 }
 

@@ -450,7 +450,7 @@ static void result_print(const struct globals *g, const struct renew_opts *o,
 			 const struct renew_result *res)
 {
 	cJSON *j = NULL;
-	char na[32] = "", *s = NULL;
+	char na[32] = "";
 
 	if (res->not_after != 0)
 		rfc3339_format(res->not_after, na, sizeof(na));
@@ -478,10 +478,8 @@ static void result_print(const struct globals *g, const struct renew_opts *o,
 	else
 		cJSON_AddNullToObject(j, "error");
 	cJSON_AddNumberToObject(j, "exit", res->rc);
-	if ((s = cJSON_PrintUnformatted(j)) != NULL)
-		printf("%s\n", s);
+	cli_print_json(j, 1);
 	fflush(stdout);
-	free(s);
 	cJSON_Delete(j);
 }
 

@@ -82,6 +82,8 @@ certificate issued for the CSR's key by a throwaway CA):
                      every later one is correct
   ratelimit-short    every newOrder answers 429 rateLimited, Retry-After: 1
   unavailable-short  every newOrder answers 503, Retry-After: 1
+  account-inject     the account's contact carries terminal escapes, a C1 CSI
+                     and raw invalid UTF-8 (what `account show --json` prints)
 """
 
 import argparse
@@ -104,7 +106,7 @@ MODES = (
     "problem-huge "
     "tos-inject cert-expired cert-notyet cert-inverted cert-dup-san chain-broken alt-chains "
     "ratelimit-huge ratelimit-date unavailable-huge processing-huge poll-storm "
-    "dir-elsewhere-once keychange-badkey keychange-conflict ratelimit-short unavailable-short"
+    "dir-elsewhere-once keychange-badkey keychange-conflict ratelimit-short unavailable-short account-inject"
 ).split()
 
 # Modes whose order is "pending" with authorizations to solve.
@@ -497,12 +499,9 @@ class Handler(BaseHTTPRequestHandler):
                                    "detail": "hostile CA: the new key is in use"},
                              headers={"Location": st.base + "/acct/2"})
         if p == "/new-acct":
-            return self.send(200, {"status": "valid", "contact": [],
-                                   "orders": st.base + "/acct/1/orders"},
-                             headers={"Location": st.base + "/acct/1"})
+            return self.send(200, self.account_doc(), headers={"Location": st.base + "/acct/1"})
         if p == "/acct/1":
-            return self.send(200, {"status": "valid", "contact": [],
-                                   "orders": st.base + "/acct/1/orders"})
+            return self.send(200, self.account_doc())
         if p == "/new-order":
             return self.new_order(payload)
         if p.startswith("/authz/"):
@@ -621,6 +620,16 @@ class Handler(BaseHTTPRequestHandler):
                 st.base + "/cert/1/alt-404", st.elsewhere + "/cert/1/alt", st.base + "/cert/1/alt"))
         return self.send(200, st.cert_pem, ctype="application/pem-certificate-chain",
                          headers=hdr)
+
+    def account_doc(self):
+        """The account object; in account-inject mode its contact holds escapes
+        (JSON-escaped control characters) and raw bytes of invalid UTF-8."""
+        doc = {"status": "valid", "contact": [], "orders": self.state.base + "/acct/1/orders"}
+        if self.state.mode != "account-inject":
+            return doc
+        doc["contact"] = ["@C@"]
+        return json.dumps(doc).encode().replace(
+            b"@C@", b"mailto:admin@hostile.test\\u001b]0;pwned\\u0007\\u001b[2J\xff\xfe\xc2\x9b31m\\nx")
 
     def inject_problem(self):
         """A problem document whose detail and subproblems would, printed raw,
