@@ -20,6 +20,7 @@
 
 #include "client/certkey.h"
 #include "client/cli.h"
+#include "client/guard.h"
 #include "client/opts.h"
 #include "client/renewal.h"
 #include "client/portcheck.h"
@@ -69,7 +70,10 @@ static void issue_usage(FILE *f)
 "  --preferred-chain CN   pick the chain whose topmost issuer has this common name\n"
 "  --deploy-hook CMD      run CMD after the new set is live (P11ACME_CERT_NAME,\n"
 "                         P11ACME_LIVE_DIR, P11ACME_DOMAINS)\n"
-"  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n");
+"  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n"
+"  --force                order even when --cert-name names a certificate of other\n"
+"                         names, or the same names are live and not due (without\n"
+"                         it: exit 2, or exit 0 and nothing ordered)\n");
 }
 
 static int set_solver(struct issue_req *o, enum solver_kind k)
@@ -93,7 +97,8 @@ static int parse_port(const char *s, int *port)
 
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
 enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
-       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES };
+       O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES,
+       O_FORCE };
 
 static const struct option issue_opts_long[] = {
 	{ "domain", required_argument, NULL, 'd' },
@@ -112,6 +117,7 @@ static const struct option issue_opts_long[] = {
 	{ "preferred-chain", required_argument, NULL, O_CHAIN },
 	{ "deploy-hook", required_argument, NULL, O_DEPLOY },
 	{ "replaces", required_argument, NULL, O_REPLACES },
+	{ "force", no_argument, NULL, O_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -143,6 +149,7 @@ static int issue_option(int c, struct issue_req *o, int *http_opts)
 	case O_CHAIN: o->preferred_chain = optarg; break;
 	case O_DEPLOY: o->deploy_hook = optarg; break;
 	case O_REPLACES: o->replaces = optarg; break;
+	case O_FORCE: o->force = 1; break;
 	case 'h': issue_usage(stdout); return -1;
 	default: issue_usage(stderr); return EXIT_USAGE;
 	}
@@ -270,6 +277,10 @@ static int issue_authz_prepare(struct issue *is, struct solver *s, const struct 
 		if (is->req->solver.kind == SOLVE_REUSE) {
 			log_error("%s%s: no valid authorization for this account; a challenge is needed",
 				  z->wildcard ? "*." : "", z->ident.value);
+			if (is->res->n_needs < ISSUE_MAX_NAMES &&
+			    (is->res->needs[is->res->n_needs] = xasprintf("%s%s", z->wildcard ? "*." : "",
+									  z->ident.value)) != NULL)
+				is->res->n_needs++;
 			missing++;
 			continue;
 		}
@@ -635,6 +646,8 @@ static int issue_prepare(struct issue *is)
 			return EXIT_FAIL;
 		r->cert_name = r->cert_name_owned;
 	}
+	if (!r->force)
+		return issue_guard(is->g->config_dir, r->cert_name, r->names, r->n_names);
 	return EXIT_OK;
 }
 
@@ -692,26 +705,62 @@ void issue_result_free(struct issue_result *res)
 {
 	free(res->live_dir);
 	free(res->cert_url);
+	for (size_t i = 0; i < res->n_needs; i++)
+		free(res->needs[i]);
 	memset(res, 0, sizeof(*res));
 }
 
+/* --json when nothing was issued: not due (rc ISSUE_NOT_DUE), or a failure with
+ * the last error and, for exit 3, the identifiers that need a challenge. */
+static void issue_print_none(const struct globals *g, const struct issue_req *r,
+			     const struct issue_result *res, int rc, cJSON *o)
+{
+	cJSON *arr;
+	char *live = NULL;
+
+	cJSON_AddBoolToObject(o, "issued", 0);
+	if (rc == ISSUE_NOT_DUE) {
+		if ((live = xasprintf("%s/live/%s", g->config_dir, r->cert_name)) != NULL)
+			cJSON_AddStringToObject(o, "live_dir", live);
+		cJSON_AddStringToObject(o, "reason", "live and not due; --force orders anyway");
+		cJSON_AddNullToObject(o, "error");
+	} else {
+		cJSON_AddStringToObject(o, "error", log_last_error());
+	}
+	if (rc == EXIT_NEED_CHALLENGE && (arr = cJSON_AddArrayToObject(o, "needs_challenge")))
+		for (size_t i = 0; i < res->n_needs; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(res->needs[i]));
+	cJSON_AddNumberToObject(o, "exit", rc == ISSUE_NOT_DUE ? EXIT_OK : rc);
+	free(live);
+}
+
+/* The live dir, or JSON with --json; with --json also when nothing was issued. */
 static void issue_print(const struct globals *g, const struct issue_req *r,
-			const struct issue_result *res)
+			const struct issue_result *res, int rc)
 {
 	cJSON *o = NULL, *arr;
 
 	if (!g->json) {
-		printf("%s\n", res->live_dir);
+		if (res->live_dir != NULL)
+			printf("%s\n", res->live_dir);
+		else if (rc == ISSUE_NOT_DUE)
+			printf("%s/live/%s\n", g->config_dir, r->cert_name);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "name", r->cert_name) == NULL ||
-	    cJSON_AddStringToObject(o, "live_dir", res->live_dir) == NULL ||
-	    cJSON_AddStringToObject(o, "certificate_url", res->cert_url) == NULL ||
-	    (arr = cJSON_AddArrayToObject(o, "domains")) == NULL)
+	    cJSON_AddStringToObject(o, "name", r->cert_name ? r->cert_name : "") == NULL)
 		goto out;
-	for (size_t i = 0; i < r->n_names; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(r->names[i]));
+	if (res->cert_url == NULL) {
+		issue_print_none(g, r, res, rc, o);
+	} else if (cJSON_AddBoolToObject(o, "issued", 1) == NULL ||
+		   cJSON_AddStringToObject(o, "live_dir", res->live_dir) == NULL ||
+		   cJSON_AddStringToObject(o, "certificate_url", res->cert_url) == NULL ||
+		   (arr = cJSON_AddArrayToObject(o, "domains")) == NULL) {
+		goto out;
+	} else {
+		for (size_t i = 0; i < r->n_names; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(r->names[i]));
+	}
 	cli_print_json(o, 0);
 out:
 	cJSON_Delete(o);
@@ -723,11 +772,11 @@ int cmd_issue(const struct globals *g, int argc, char **argv)
 	struct issue_result res = { 0 };
 	int rc;
 
+	log_last_error_clear();
 	rc = issue_parse(argc, argv, &req);
 	if (rc == EXIT_OK) {
 		rc = issue_run(g, &req, &res);
-		if (res.cert_url != NULL)
-			issue_print(g, &req, &res);
+		issue_print(g, &req, &res, rc);
 	}
 	issue_req_free(&req);
 	issue_result_free(&res);

@@ -358,6 +358,7 @@ static int renew_do(const struct globals *rg, const struct renewal_conf *c,
 		goto out;
 	}
 	req.replaces = res->replaces;
+	req.force = 1; /* renew decided that it is due */
 	req.hook_this_run = o->deploy_hook;
 	if (o->dry_run) {
 		rc = renew_dry_check(rg, &req, res);

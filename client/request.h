@@ -32,6 +32,8 @@ struct issue_req {
 	const char *hook_this_run;    /* run instead of deploy_hook, not recorded (renew
 				       * --deploy-hook); NULL: deploy_hook */
 	const char *replaces;         /* RFC 9773 certID of the certificate replaced, or NULL */
+	int force;                    /* issue --force, and renew (it decided): no guard.h
+				       * check of an existing cert_name */
 };
 
 /* Normalize a DNS name (lowercase, no trailing dot, LDH labels, '*.' only first) and

@@ -27,6 +27,11 @@ extern int log_verbosity;
 void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* That priority prefix for a line at level, or "" (for lines not printed by logmsg). */
 const char *log_sd_prefix(int level);
+/* The last error line logged (also one that -q printed nowhere, not thread-safe),
+ * "" when none since log_last_error_clear: for --json results that carry the real
+ * error. */
+const char *log_last_error(void);
+void log_last_error_clear(void);
 #define log_error(...) logmsg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  logmsg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  logmsg(LOG_INFO, __VA_ARGS__)

@@ -46,13 +46,26 @@ const char *log_sd_prefix(int level)
 	}
 }
 
+/* The last error line (also one that -q printed nowhere), for log_last_error. */
+static char last_error[512];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_last_error_clear(void)
+{
+	last_error[0] = '\0';
+}
+
 void logmsg(int level, const char *fmt, ...)
 {
 	va_list ap;
 	char *raw = NULL, *line = NULL;
 	int n;
 
-	if (level > log_verbosity)
+	if (level > log_verbosity && level != LOG_ERROR)
 		return;
 	va_start(ap, fmt);
 	n = vasprintf(&raw, fmt, ap);
@@ -62,6 +75,13 @@ void logmsg(int level, const char *fmt, ...)
 	/* Whatever a caller passed, no control character or invalid UTF-8 reaches
 	 * the terminal or the journal, and one message stays one bounded line. */
 	line = sanitize_dup(raw, (size_t)n, LOG_LINE_MAX);
+	if (level == LOG_ERROR && line != NULL)
+		snprintf(last_error, sizeof(last_error), "%s", line);
+	if (level > log_verbosity) {
+		free(line);
+		free(raw);
+		return;
+	}
 	/* one whole line even when the http-01 server's threads log at once */
 	flockfile(stderr);
 	fputs(log_sd_prefix(level), stderr);

@@ -98,10 +98,10 @@ nn_bg "$NN_PUB" "$DEMO/serve-http01.log" p11acme serve-http01 --listen "$TH_HTTP
 SERVE_PID=$NN_PID
 nn_wait_port "$NN_PUB" "$NN_PUB_ADDR" "$TH_HTTP_PORT"
 rc=0
-on_internal issue -d "$NAME" --reuse-only || rc=$?
+on_internal issue -d "$NAME" --reuse-only --force || rc=$?
 [ "$rc" = 3 ] || th_fail "--reuse-only exited $rc, expected 3"
 echo "(exit 3: nothing to reuse any more, as the message says)"
-on_internal issue -d "$NAME" --stateless
+on_internal issue -d "$NAME" --stateless --force
 echo "The CA's requests, as the surrogate logged them:"
 grep 'http01: GET' "$DEMO/serve-http01.log" | sed 's/^/    /'
 nn_stop "$SERVE_PID" || true

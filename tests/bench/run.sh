@@ -177,7 +177,7 @@ client_cmd() {
 	p11acme)
 		local g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --key "$TH_KEY" --module "$TH_MODULE"
 			--pin-source "file:$TH_PIN_FILE" --config-dir "$dir")
-		local i=(issue -d "$name" --standalone --http-port "$P" --http-address 127.0.0.1)
+		local i=(issue -d "$name" --standalone --http-port "$P" --http-address 127.0.0.1 --force)
 		if [ "$case" = first ]; then
 			# like uacme: an explicit account step (register finds the existing
 			# account of the token key in later rounds), then the issuance

@@ -81,11 +81,11 @@ serve_start "$TH_SERVER" "$T/svc.sock"
 local_cmd() { # DIR NAME
 	printf '%q ' "$BIN" --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" \
 		--module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" --config-dir "$1" issue -d "$2" \
-		--reuse-only
+		--reuse-only --force
 }
 service_cmd() {
 	printf '%q ' "$BIN" --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" --signer "unix:$T/svc.sock" \
-		--config-dir "$1" issue -d "$2" --reuse-only
+		--config-dir "$1" issue -d "$2" --reuse-only --force
 }
 SEED=$T/seed
 "$BIN" --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" --module "$TH_MODULE" \

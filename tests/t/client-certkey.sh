@@ -27,7 +27,7 @@ grep -qx "cert_key = $certkey" "$T/etc/renewal/tok.example.com.conf" || th_fail 
 grep -q '^key_type' "$T/etc/renewal/tok.example.com.conf" && th_fail "renewal conf has a key_type for a token key"
 # the account key itself is refused as a certificate key? (it would work, but is a
 # bad idea; we only check that a missing key is a configuration error, exit 2)
-th_expect_exit 2 sa -d tok.example.com --cert-key "pkcs11:token=$TH_TOKEN_LABEL;object=nosuchkey"
+th_expect_exit 2 sa -d tok.example.com --force --cert-key "pkcs11:token=$TH_TOKEN_LABEL;object=nosuchkey"
 th_expect_exit 2 sa -d tok.example.com --cert-key "$certkey" --key-type ec256
 
 # ---- --csr FILE: names from the CSR, no privkey.pem, key matches

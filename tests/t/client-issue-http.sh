@@ -47,8 +47,9 @@ SH
 chmod +x "$T/deploy.sh"
 export DEPLOY_OUT=$T/deploy.out
 for round in 1 2; do
+	# --force: the same names again, not due (issue orders nothing without it)
 	th_p11acme issue -d sa.example.com --cert-name sa --standalone --http-address 127.0.0.1 \
-		--http-port "$TH_HTTP_PORT" --key-type ec384 --deploy-hook "$T/deploy.sh" >/dev/null ||
+		--http-port "$TH_HTTP_PORT" --key-type ec384 --deploy-hook "$T/deploy.sh" --force >/dev/null ||
 		th_fail "standalone issue $round failed"
 	[ "$(readlink "$live/sa")" = "../archive/sa/$round" ] || th_fail "live/sa -> $(readlink "$live/sa")"
 	th_verify_cert "$live/sa/fullchain.pem" sa.example.com
@@ -65,7 +66,7 @@ cmp -s "$T/etc/archive/sa/1/cert.pem" "$T/etc/archive/sa/2/cert.pem" && th_fail 
 (exec 3<>"/dev/tcp/127.0.0.1/$TH_HTTP_PORT") 2>/dev/null && th_fail "standalone server still listening"
 
 # A failing deploy hook: exit 1, message, certificate kept.
-th_expect_exit 1 th_p11acme issue -d sa.example.com --cert-name sa --standalone \
+th_expect_exit 1 th_p11acme issue -d sa.example.com --cert-name sa --standalone --force \
 	--http-address 127.0.0.1 --http-port "$TH_HTTP_PORT" --deploy-hook 'exit 7'
 grep -q 'deploy hook.*exited with 7' "$T/out" || th_fail "no deploy hook message: $(cat "$T/out")"
 [ "$(readlink "$live/sa")" = "../archive/sa/3" ] || th_fail "a failing deploy hook undid the commit"

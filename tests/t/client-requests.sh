@@ -29,7 +29,7 @@ cp -a "$T/etc/accounts" "$T/internal/"
 internal() {
 	$P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" \
 		--module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" --config-dir "$T/internal" \
-		-v issue -d "$NAME" --reuse-only
+		-v issue -d "$NAME" --reuse-only --force
 }
 
 # count_issue WHAT WANT: one reuse issuance from $T/internal; its requests, as

@@ -34,7 +34,7 @@ cmp -s "$T/internal/live/shared.example.com/privkey.pem" "$T/etc/live/surrogate/
 grep -qx 'solver = reuse-only' "$T/internal/renewal/shared.example.com.conf" || th_fail "renewal conf solver"
 
 # a mixed order: the valid name is reused, each missing one is named, exit 3
-th_expect_exit 3 th_p11acme issue -d shared.example.com -d new1.example.com -d new2.example.com --reuse-only
+th_expect_exit 3 th_p11acme issue -d shared.example.com -d new1.example.com -d new2.example.com --reuse-only --force
 grep -q 'new1.example.com.*no valid authorization' "$T/out" &&
 	grep -q 'new2.example.com.*no valid authorization' "$T/out" || th_fail "mixed order: $(cat "$T/out")"
 grep -q 'shared.example.com.*no valid' "$T/out" && th_fail "a reusable name was reported missing"

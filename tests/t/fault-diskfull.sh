@@ -24,7 +24,7 @@ dd if=/dev/zero of="$T/etc/filler2" bs=1 >/dev/null 2>&1 || true
 th_log "tmpfs: $(df -h "$T/etc" | tail -n 1)"
 th_expect_exit 1 timeout -k 5 60 $P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" \
 	--key "$TH_KEY" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
-	--config-dir "$T/etc" --timeout 30 issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+	--config-dir "$T/etc" --timeout 30 issue -d "$NAME" --standalone --force --http-port "$TH_HTTP_PORT"
 th_log "disk full: $(grep -i error "$T/out" | tr '\n' ' ')"
 grep -qi 'no space left' "$T/out" || th_fail "the error does not say the disk is full: $(cat "$T/out")"
 [ "$(fc_live_hash "$T/etc" "$NAME")" = "$before" ] || th_fail "the live set changed"
@@ -36,5 +36,5 @@ done
 [ -z "$partial" ] || th_log "NOTE: the failed commit left incomplete archive entries:$partial"
 
 rm -f "$T/etc/filler" "$T/etc/filler2"
-th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --force --http-port "$TH_HTTP_PORT"
 th_verify_cert "$T/etc/live/$NAME/fullchain.pem" "$NAME"

@@ -35,7 +35,7 @@ kill_when() {
 	shift
 	strace -f -qq -o /dev/null "$@" $P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" \
 		--key "$TH_KEY" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
-		--config-dir "$T/etc" --timeout 60 issue -d "$NAME" --standalone \
+		--config-dir "$T/etc" --timeout 60 issue -d "$NAME" --standalone --force \
 		--http-port "$TH_HTTP_PORT" >"$T/out-strace" 2>&1 &
 	spid=$!
 	th_track "$spid"
@@ -63,7 +63,7 @@ kill_when "$T/etc/archive/$NAME/.tmp* $T/etc/archive/$NAME/$((last + 1))" -e tra
 kill_when "$T/etc/live/.$NAME.*" -e trace=rename,renameat,renameat2 \
 	-e inject=rename,renameat,renameat2:delay_enter=2000000
 
-th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --force --http-port "$TH_HTTP_PORT"
 th_verify_cert "$T/etc/live/$NAME/fullchain.pem" "$NAME"
 th_log "after the next run: live: $(ls -A "$T/etc/live" | tr '\n' ' ') archive: $(ls "$T/etc/archive/$NAME" | tr '\n' ' ')"
 fc_check_sets "$T/etc" "$NAME"

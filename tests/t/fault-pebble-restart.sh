@@ -17,7 +17,7 @@ before=$(fc_live_hash "$T/etc" "$NAME")
 fc_dns_hook "$T/hook-kill" "kill -9 $TH_PEBBLE_PID; sleep 0.5"
 th_expect_exit 1 timeout -k 5 60 $P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" \
 	--key "$TH_KEY" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
-	--config-dir "$T/etc" --timeout 20 issue -d "$NAME" --dns-hook "$T/hook-kill"
+	--config-dir "$T/etc" --timeout 20 issue -d "$NAME" --force --dns-hook "$T/hook-kill"
 grep -qi error "$T/out" || th_fail "no error message after Pebble died: $(cat "$T/out")"
 th_log "with Pebble gone: $(grep -i -m1 error "$T/out")"
 kill -0 "$TH_PEBBLE_PID" 2>/dev/null && th_fail "the hook did not kill Pebble"
@@ -25,7 +25,7 @@ kill -0 "$TH_PEBBLE_PID" 2>/dev/null && th_fail "the hook did not kill Pebble"
 
 th_pebble_restart
 th_expect_exit 0 th_p11acme account register --agree-tos --email admin@restart.test
-th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --force --http-port "$TH_HTTP_PORT"
 [ "$(fc_live_hash "$T/etc" "$NAME")" != "$before" ] || th_fail "the next issue did not replace the live set"
 th_verify_cert "$T/etc/live/$NAME/fullchain.pem" "$NAME"
 fc_check_sets "$T/etc" "$NAME"

@@ -16,7 +16,7 @@ th_token
 th_pebble_start
 run() {
 	$P11ACME --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" --config-dir "$T/etc" \
-		--timeout 20 "$@" issue -d pin.test --standalone --http-port "$TH_HTTP_PORT"
+		--timeout 20 "$@" issue -d pin.test --force --standalone --http-port "$TH_HTTP_PORT"
 }
 
 # wrong PIN

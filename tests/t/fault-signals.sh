@@ -38,7 +38,7 @@ no_leftovers() {
 
 # 1. SIGTERM inside the hook
 fc_dns_hook "$T/hook-slow" "touch $T/hook-started; sleep 20"
-(p11 issue -d "$NAME" --dns-hook "$T/hook-slow") >"$T/out-term" 2>&1 &
+(p11 issue -d "$NAME" --force --dns-hook "$T/hook-slow") >"$T/out-term" 2>&1 &
 pid=$!
 th_track "$pid"
 n=0
@@ -60,7 +60,7 @@ pkill -f -- "$T/hook-slow" 2>/dev/null || true
 # 2. SIGKILL at random moments
 for i in 1 2 3 4 5 6 7 8; do
 	delay=$(python3 -c "import random; print(round($DUR * ($i - 0.5 + random.uniform(-0.4, 0.4)) / 8, 3))")
-	(p11 -q issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT") >"$T/out-kill$i" 2>&1 &
+	(p11 -q issue -d "$NAME" --force --standalone --http-port "$TH_HTTP_PORT") >"$T/out-kill$i" 2>&1 &
 	pid=$!
 	th_track "$pid"
 	sleep "$delay"
@@ -76,6 +76,6 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 
 # 3. the next run, then nothing partial
-th_expect_exit 0 th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT"
+th_expect_exit 0 th_p11acme issue -d "$NAME" --force --standalone --http-port "$TH_HTTP_PORT"
 th_verify_cert "$T/etc/live/$NAME/fullchain.pem" "$NAME"
 fc_check_sets "$T/etc" "$NAME"

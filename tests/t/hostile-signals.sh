@@ -24,7 +24,7 @@ interrupted() {
 	# default dispositions: a background job of a script starts with SIGINT ignored
 	env --default-signal=INT,TERM "$TH_BUILD/p11acme" --server "$HC_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" \
 		--module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" --config-dir "$T/etc" \
-		--timeout 60 issue -d sig.test -d www.sig.test "$@" >"$T/out-$sig" 2>&1 &
+		--timeout 60 issue -d sig.test -d www.sig.test --force "$@" >"$T/out-$sig" 2>&1 &
 	pid=$!
 	th_track "$pid"
 	for _ in $(seq 100); do

@@ -44,7 +44,7 @@ last=$(ls "$T/etc/archive/$NAME" | sort -n | tail -n 1)
 mkdir "$T/victim-dir"
 ln -s "$T/victim-dir" "$T/etc/archive/$NAME/$((last + 1))"
 rc=0
-th_p11acme issue -d "$NAME" --standalone --http-port "$TH_HTTP_PORT" >"$T/out" 2>&1 || rc=$?
+th_p11acme issue -d "$NAME" --standalone --force --http-port "$TH_HTTP_PORT" >"$T/out" 2>&1 || rc=$?
 th_log "issue with planted symlinks: exit $rc: $(grep -i error "$T/out" | tr '\n' ' ')"
 victim_intact renewal "renewal/$NAME.conf"
 [ -z "$(ls -A "$T/victim-dir")" ] || th_fail "files were written through archive/$NAME/$((last + 1)): $(ls "$T/victim-dir")"

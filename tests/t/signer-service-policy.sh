@@ -136,7 +136,7 @@ fi
 client "$INT" issue -d a.b.int.example.org --stateless >/dev/null ||
 	th_fail "issue of a name below *.int.example.org failed"
 if [ -z "${TH_VGDIR:-}" ]; then   # VG
-	client "$INT" issue -d a.b.int.example.org --reuse-only >/dev/null || th_fail "reuse failed"
+	client "$INT" issue -d a.b.int.example.org --reuse-only --force >/dev/null || th_fail "reuse failed"
 	client "$INT" renew --force --cert-name int.example.com >/dev/null 2>"$T/renew.err" ||
 		th_fail "renew through the recorded signer failed: $(cat "$T/renew.err")"
 fi
@@ -161,7 +161,7 @@ before=$(th_pebble_requests)
 expect_denied "user $INT may not order www.example.com" \
 	vclient "$INT" issue -d www.example.com --stateless
 expect_denied "user $INT may not order int.example.org" \
-	client "$INT" issue -d int.example.com -d int.example.org --stateless
+	client "$INT" issue -d int.example.com -d int.example.org --stateless --force
 expect_denied "user $INT may not deactivate the account or an authorization" \
 	client "$INT" account deactivate --yes
 expect_denied "user $INT may not change the account key" client "$INT" account rollover
@@ -193,7 +193,7 @@ th_untrack $SVC
 grep -q 'signer: stopped' "$T/service.log" || th_fail "no stop message"
 if [ $ROLLED = yes ]; then
 	start_service "pkcs11:token=$TH_TOKEN_LABEL;object=acct384"
-	client "$INT" issue -d int.example.com --stateless >/dev/null ||
+	client "$INT" issue -d int.example.com --stateless --force >/dev/null ||
 		th_fail "issue after the rollover failed"
 fi
 

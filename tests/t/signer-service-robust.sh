@@ -164,7 +164,7 @@ exit 0
 EOF
 chmod 0755 "$T/hook.sh"
 KEYPID=$(pgrep -P $SVC | head -n1)
-client "$U1" issue -d a.one.example.com --dns-hook "$T/hook.sh" >/dev/null 2>"$T/kill.err" &
+client "$U1" issue -d a.one.example.com --force --dns-hook "$T/hook.sh" >/dev/null 2>"$T/kill.err" &
 CL=$!
 for _ in $(seq 1 600); do [ -e "$T/etc-$U1/in-hook" ] && break; sleep 0.05; done
 [ -e "$T/etc-$U1/in-hook" ] || th_fail "the client never reached its hook: $(cat "$T/kill.err")"
@@ -182,7 +182,7 @@ kill -0 "$KEYPID" 2>/dev/null && th_fail "the key process outlived the killed se
 [ -S "$SOCK" ] || th_fail "expected the stale socket file after SIGKILL"
 start_service "$T/svc3.log" --socket "$SOCK" --socket-group "$G1"
 [ "$(stat -c '%a %G' "$SOCK")" = "660 $G1" ] || th_fail "socket: $(stat -c '%a %G' "$SOCK")"
-client "$U1" issue -d a.one.example.com --stateless >/dev/null 2>"$T/again.err" ||
+client "$U1" issue -d a.one.example.com --force --stateless >/dev/null 2>"$T/again.err" ||
 	th_fail "issue through the restarted service failed: $(cat "$T/again.err")"
 th_expect_exit 1 client "$U2" account thumbprint
 grep -q 'connect: Permission denied' "$T/out" || th_fail "--socket-group: $(cat "$T/out")"
