@@ -30,7 +30,10 @@
  * field  = flen:u32be bytes          fields fill the body exactly, at most WIRE_MAX_FIELDS
  *
  * Requests carry a WIRE_OP_* op. Responses carry WIRE_RESP_OK or WIRE_RESP_ERR and,
- * for an error, one field: the signer_status as a decimal string. The first frame
+ * for an error, a field of one byte: the negated signer_status (1 SIGNER_ERR,
+ * 2 SIGNER_ERR_CONFIG, 3 SIGNER_ERR_PIN, 4 SIGNER_ERR_DENIED), and from the signer
+ * service a second field, why it refused. (Version 1 sent the status as decimal
+ * text; a frame of another version is refused by name, see wire_decode.) The first frame
  * the child sends is a response to an implicit "start": OK with one field per key
  * slot holding its alg ("" when the slot is not configured), or an error.
  *
@@ -39,7 +42,7 @@
  * and the signer answers the next frame normally. The length prefix is still checked
  * against the message size; a stream transport (a standalone daemon) can rely on it.
  */
-#define WIRE_VERSION    1
+#define WIRE_VERSION    2
 #define WIRE_MAX_FRAME  65536u              /* whole frame, prefix included */
 #define WIRE_MAX_BODY   (WIRE_MAX_FRAME - 4u)
 #define WIRE_MAX_FIELDS 128                 /* a CSR carries one field per name */
@@ -74,7 +77,9 @@ int wire_encode(uint8_t op, const struct wire_field *fields, size_t nfields,
 
 /* Decode one complete frame of framelen bytes (prefix included). The fields point
  * into frame. Returns 0, or -1 with a static reason in *why (not logged). Checks the
- * prefix against framelen, the version, the field bounds; not the op. */
+ * prefix against framelen, the version, the field bounds; not the op. A frame of
+ * another protocol version fails with m->version set to it (0 when the frame is too
+ * short to say), so that both ends can name the mismatch. */
 int wire_decode(const unsigned char *frame, size_t framelen, struct wire_msg *m,
 		const char **why);
 
@@ -100,9 +105,18 @@ void wire_set_spin(long ns);
 int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields);
 int wire_send_err(int fd, int status);
 
-/* An error response frame (malloc'd): field 0 the status, field 1 msg when not NULL
+/* An error response frame (malloc'd): field 0 the status byte (a status outside
+ * SIGNER_ERR..SIGNER_ERR_DENIED is sent as SIGNER_ERR), field 1 msg when not NULL
  * (the signer service says why it refused; at most 1024 bytes of it). 0 or -1. */
 int wire_encode_err(int status, const char *msg, unsigned char **frame, size_t *framelen);
+
+/* The signer_status of a decoded error response: SIGNER_ERR..SIGNER_ERR_DENIED, and
+ * SIGNER_ERR for a missing or malformed status byte. */
+int wire_err_status(const struct wire_msg *m);
+
+/* The message for a peer that speaks another protocol version: "the signer service
+ * speaks protocol version N, this p11acme M: ..." into buf. */
+void wire_version_mismatch(char *buf, size_t len, const char *peer, unsigned version);
 
 /* ---- Stream transport (the signer service and its clients; wire.c) ----
  * A stream has no message boundaries: the length prefix frames it, and a prefix

@@ -213,19 +213,13 @@ int signer_reap(pid_t pid)
  * refused: the client has no other way to learn it) is logged here. */
 static int resp_error(const struct wire_msg *resp)
 {
-	char *num = wire_strdup(resp, 0), *msg = wire_strdup(resp, 1);
-	long v;
-	int rc = SIGNER_ERR;
+	char *msg = wire_strdup(resp, 1);
+	int rc = wire_err_status(resp);
 
-	/* The status travels as its decimal text (WIRE_VERSION 1); anything but a known
-	 * negative signer_status is a runtime failure. */
-	if (num != NULL && parse_long(num, SIGNER_ERR_DENIED, SIGNER_ERR, &v) == 0)
-		rc = (int)v;
 	if (rc == SIGNER_ERR_PIN)
 		pin_refused = 1;
 	if (msg != NULL)
 		log_error("signer: %s", msg);
-	free(num);
 	free(msg);
 	return rc;
 }
@@ -271,6 +265,16 @@ static int child_wait(int fd)
 	return -1;
 }
 
+/* A signer service of another release (the signer child is always this build). */
+static void log_version_mismatch(int stream, unsigned version)
+{
+	char msg[256];
+
+	wire_version_mismatch(msg, sizeof(msg), stream ? "signer service" : "signer process",
+			      version);
+	log_error("signer: %s", msg);
+}
+
 static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field *fields,
 			size_t nfields, unsigned char *buf, struct wire_msg *resp)
 {
@@ -299,7 +303,10 @@ static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field 
 		goto out;
 	}
 	if (r == -2 || wire_decode(buf, len, resp, &why) < 0) {
-		log_error("signer: malformed response: %s", r == -2 ? "too large" : why);
+		if (r != -2 && resp->version != 0 && resp->version != WIRE_VERSION)
+			log_version_mismatch(stream, resp->version);
+		else
+			log_error("signer: malformed response: %s", r == -2 ? "too large" : why);
 		goto out;
 	}
 	if (resp->op == WIRE_RESP_OK)

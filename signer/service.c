@@ -266,7 +266,10 @@ static void conn_request(struct svc *sv, struct conn *c)
 	c->have = 0;
 	if (wire_decode(c->in, len, &m, &why) < 0) {
 		audit(sv, &c->id, "bad-frame", NULL, "error", why);
-		snprintf(msg, sizeof(msg), "malformed request: %s", why);
+		if (m.version != 0 && m.version != WIRE_VERSION)
+			wire_version_mismatch(msg, sizeof(msg), "client", m.version);
+		else
+			snprintf(msg, sizeof(msg), "malformed request: %s", why);
 		conn_queue_err(sv, c, SIGNER_ERR, msg);
 		return;
 	}

@@ -231,38 +231,51 @@ out:
 
 int wire_send_err(int fd, int status)
 {
-	char num[16];
-	struct wire_field f;
 	unsigned char *frame = NULL;
 	size_t len;
 	int rc = -1;
 
-	snprintf(num, sizeof(num), "%d", status);
-	f.p = (const unsigned char *)num;
-	f.len = strlen(num);
-	if (wire_encode(WIRE_RESP_ERR, &f, 1, &frame, &len) < 0)
-		goto out;
-	rc = wire_send(fd, frame, len);
-out:
+	if (wire_encode_err(status, NULL, &frame, &len) == 0)
+		rc = wire_send(fd, frame, len);
 	free(frame);
 	return rc;
 }
 
-/* ---- Error frames with a message (the signer service tells its client why) ---- */
+/* ---- Error frames: the status byte, and a message (the signer service tells its
+ * client why) ---- */
 
 int wire_encode_err(int status, const char *msg, unsigned char **frame, size_t *framelen)
 {
-	char num[16];
+	unsigned char code;
 	struct wire_field f[2];
 
-	snprintf(num, sizeof(num), "%d", status);
-	f[0].p = (const unsigned char *)num;
-	f[0].len = strlen(num);
+	/* -status as one byte; anything outside the known range is a runtime failure. */
+	code = (unsigned char)(status <= SIGNER_ERR && status >= SIGNER_ERR_DENIED ? -status
+									      : -SIGNER_ERR);
+	f[0].p = &code;
+	f[0].len = 1;
 	if (msg != NULL) {
 		f[1].p = (const unsigned char *)msg;
 		f[1].len = strnlen(msg, 1024);
 	}
 	return wire_encode(WIRE_RESP_ERR, f, msg != NULL ? 2 : 1, frame, framelen);
+}
+
+void wire_version_mismatch(char *buf, size_t len, const char *peer, unsigned version)
+{
+	snprintf(buf, len, "unsupported protocol version: the %s speaks protocol version %u, "
+		 "this p11acme %u; run the same p11acme release on both ends", peer, version,
+		 WIRE_VERSION);
+}
+
+int wire_err_status(const struct wire_msg *m)
+{
+	int v;
+
+	if (m->nfields < 1 || m->f[0].len != 1)
+		return SIGNER_ERR;
+	v = -(int)m->f[0].p[0];
+	return v <= SIGNER_ERR && v >= SIGNER_ERR_DENIED ? v : SIGNER_ERR;
 }
 
 /* ---- Transport: frames over a byte stream (the signer service, its clients) ----

@@ -2,7 +2,9 @@
  * code that reads every frame crossing the process boundary. Invariants on
  * success: the fields lie inside the frame and fill the body exactly, the
  * count is within WIRE_MAX_FIELDS, and re-encoding the decoded message gives
- * back the same bytes. wire_strdup must agree with memchr about NUL bytes. */
+ * back the same bytes. wire_strdup must agree with memchr about NUL bytes. An
+ * error response's status is a known signer_status whatever its fields hold, and
+ * a frame refused for its version keeps that version (never ours). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (wire_decode(data, size, &m, &why) != 0) {
 		if (why == NULL)
 			abort(); /* a failure always says why */
+		if (m.version == WIRE_VERSION && strstr(why, "version") != NULL)
+			abort(); /* our own version refused */
 		return 0;
 	}
+	if (m.op == WIRE_RESP_ERR &&
+	    (wire_err_status(&m) > SIGNER_ERR || wire_err_status(&m) < SIGNER_ERR_DENIED))
+		abort();
 	if (m.nfields > WIRE_MAX_FIELDS || m.version != WIRE_VERSION)
 		abort();
 	for (size_t i = 0; i < m.nfields; i++) {

@@ -25,7 +25,10 @@ import sys
 import time
 
 
-def frame(op, fields, version=1):
+VERSION = 2   # WIRE_VERSION
+
+
+def frame(op, fields, version=VERSION):
     body = bytes([version, op]) + b"".join(struct.pack(">I", len(f)) + f for f in fields)
     return struct.pack(">I", len(body)) + body
 
@@ -126,7 +129,7 @@ def main():
         print(expect_error(s, "badversion"))
         print(jwk(s))
     elif mode == "badfields":
-        body = bytes([1, 2]) + struct.pack(">I", 1000) + b"\x00"
+        body = bytes([VERSION, 2]) + struct.pack(">I", 1000) + b"\x00"
         s.sendall(struct.pack(">I", len(body)) + body)
         print(expect_error(s, "badfields"))
         print(jwk(s))

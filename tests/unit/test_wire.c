@@ -1,8 +1,8 @@
 /*
  * Unit tests for signer/wire.c: round trips, and every malformed frame the decoder
  * must refuse (each truncation of a valid frame, oversized prefix, trailing bytes,
- * bad version, field overruns, too many fields), plus the SOCK_SEQPACKET transport
- * with an oversized message.
+ * bad version, field overruns, too many fields), the status byte of an error
+ * response, plus the SOCK_SEQPACKET transport with an oversized message.
  */
 #include "signer/internal.h"
 #include "common/common.h"
@@ -70,6 +70,9 @@ static void test_bad_headers(void)
 	CHECK(wire_decode(f, sizeof(f), &m, &why) == 0 && m.nfields == 0, "empty request");
 	f[4] = WIRE_VERSION + 1;
 	CHECK(wire_decode(f, sizeof(f), &m, &why) < 0, "bad version accepted");
+	CHECK(m.version == WIRE_VERSION + 1, "the peer's version not kept for the message");
+	f[4] = 1;   /* version 1 sent the error status as text */
+	CHECK(wire_decode(f, sizeof(f), &m, &why) < 0 && m.version == 1, "version 1 accepted");
 	f[4] = WIRE_VERSION;
 	f[3] = 1;
 	CHECK(wire_decode(f, 5, &m, &why) < 0, "body without op accepted");
@@ -130,7 +133,8 @@ static void test_transport(void)
 	CHECK(wire_send_err(sv[0], SIGNER_ERR_CONFIG) == 0, "send error");
 	CHECK(wire_recv(sv[1], buf, WIRE_MAX_FRAME + 1, &got) == 1 &&
 	      wire_decode(buf, got, &m, &why) == 0 && m.op == WIRE_RESP_ERR && m.nfields == 1 &&
-	      m.f[0].len == 2 && memcmp(m.f[0].p, "-2", 2) == 0, "error frame");
+	      m.f[0].len == 1 && m.f[0].p[0] == 2 && wire_err_status(&m) == SIGNER_ERR_CONFIG,
+	      "error frame");
 	close(sv[0]);
 	CHECK(wire_recv(sv[1], buf, WIRE_MAX_FRAME + 1, &got) == 0, "EOF");
 	close(sv[1]);
@@ -139,10 +143,47 @@ static void test_transport(void)
 	free(buf);
 }
 
+/* The status byte of an error response, both ways, and what a bad one means. */
+static void test_err_status(void)
+{
+	static const int st[] = { SIGNER_ERR, SIGNER_ERR_CONFIG, SIGNER_ERR_PIN, SIGNER_ERR_DENIED };
+	static const unsigned char bad[] = { 0, 5, 0xff };
+	unsigned char *frame = NULL;
+	struct wire_msg m = { .op = WIRE_RESP_ERR };
+	const char *why;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		CHECK(wire_encode_err(st[i], i ? "why" : NULL, &frame, &len) == 0 &&
+		      wire_decode(frame, len, &m, &why) == 0 && m.op == WIRE_RESP_ERR &&
+		      m.nfields == (i ? 2u : 1u) && wire_err_status(&m) == st[i], "status byte");
+		free(frame);
+	}
+	CHECK(wire_encode_err(-99, NULL, &frame, &len) == 0 &&
+	      wire_decode(frame, len, &m, &why) == 0 && wire_err_status(&m) == SIGNER_ERR,
+	      "an unknown status is not sent as SIGNER_ERR");
+	free(frame);
+	m.nfields = 1;
+	m.f[0].len = 1;
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		m.f[0].p = &bad[i];
+		CHECK(wire_err_status(&m) == SIGNER_ERR, "a bad status byte is not SIGNER_ERR");
+	}
+	m.f[0].len = 0;
+	CHECK(wire_err_status(&m) == SIGNER_ERR, "an empty status is not SIGNER_ERR");
+	m.nfields = 0;
+	CHECK(wire_err_status(&m) == SIGNER_ERR, "a missing status is not SIGNER_ERR");
+	m.nfields = 1;
+	m.f[0].p = (const unsigned char *)"-2";
+	m.f[0].len = 2;
+	CHECK(wire_err_status(&m) == SIGNER_ERR, "the version-1 text status is read");
+}
+
 int main(void)
 {
 	log_verbosity = LOG_QUIET;
 	test_roundtrip();
+	test_err_status();
 	test_bad_headers();
 	test_bounds();
 	test_transport();
