@@ -18,8 +18,7 @@
  * children (its key child), divided by the JWS signed. On a loaded machine the rates
  * measure waits for a CPU at each process boundary; the CPU cost does not.
  */
-#include "signer/internal.h"
-#include "tokens/tokens.h"
+#include "tests/unit/bench.h"
 #include "common/common.h"
 
 #include <dirent.h>
@@ -27,35 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MAXR 64
-#define URL "https://ca.test/order-plz"
-#define KID "https://ca.test/my-account/1"
-
-static const char payload[] = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"bench.example.com\"}]}";
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static const struct bench_req req = {
+	"https://ca.test/order-plz", "https://ca.test/my-account/1",
+	"{\"identifiers\":[{\"type\":\"dns\",\"value\":\"bench.example.com\"}]}",
+};
 
 /* CPU seconds (user + system) of process pid and, recursively, of its children. */
 static double tree_cpu(long pid, int depth)
@@ -107,36 +83,12 @@ static long last_n; /* JWS signed by the last *_rate() call */
 
 static double signer_rate(struct signer *s, double secs)
 {
-	char *jws = NULL, nonce[32];
-	double t0 = now(), t;
-	long n = 0;
-
-	do {
-		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
-		if (signer_sign(s, URL, nonce, KID, payload, &jws) != SIGNER_OK)
-			return -1;
-		free(jws);
-		n++;
-	} while ((t = now() - t0) < secs);
-	last_n = n;
-	return (double)n / t;
+	return bench_rate(bench_signer_one, s, &req, secs, &last_n);
 }
 
-static double direct_rate(EVP_PKEY *pk, const char *alg, const cJSON *jwk, double secs)
+static double direct_rate(struct bench_direct *d, double secs)
 {
-	char *jws = NULL, nonce[32];
-	double t0 = now(), t;
-	long n = 0;
-
-	do {
-		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
-		if ((jws = jws_acme(pk, alg, jwk, URL, nonce, KID, payload, strlen(payload))) == NULL)
-			return -1;
-		free(jws);
-		n++;
-	} while ((t = now() - t0) < secs);
-	last_n = n;
-	return (double)n / t;
+	return bench_rate(bench_direct_one, d, &req, secs, &last_n);
 }
 
 static int parse_args(int argc, char **argv, struct signer_config *cfg, const char **remote,
@@ -145,15 +97,9 @@ static int parse_args(int argc, char **argv, struct signer_config *cfg, const ch
 	int i;
 
 	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (strcmp(argv[i], "-m") == 0)
-			cfg->module = argv[i + 1];
-		else if (strcmp(argv[i], "-p") == 0)
-			cfg->pin_source = argv[i + 1];
-		else if (strcmp(argv[i], "-r") == 0)
-			*rounds = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "-s") == 0)
-			*secs = atof(argv[i + 1]);
-		else if (strcmp(argv[i], "-S") == 0)
+		if (bench_opt(argv[i], argv[i + 1], cfg, rounds, secs))
+			continue;
+		if (strcmp(argv[i], "-S") == 0)
 			*remote = argv[i + 1];
 		else if (strcmp(argv[i], "-P") == 0)
 			service_pid = atol(argv[i + 1]);
@@ -205,10 +151,7 @@ int main(int argc, char **argv)
 {
 	struct signer_config cfg, rcfg;
 	struct signer *svc = NULL, *loc = NULL;
-	struct tok_opts o;
-	struct tok_ctx *ctx = NULL;
-	EVP_PKEY *pk = NULL;
-	cJSON *jwk = NULL;
+	struct bench_direct d = { 0 };
 	const char *alg, *remote = NULL;
 	double vr[MAXR], lr[MAXR], dr[MAXR], vc[MAXR], lc[MAXR], dc[MAXR], secs = 1, c0, c1;
 	int i, rounds = 5, rc = 1;
@@ -222,16 +165,11 @@ int main(int argc, char **argv)
 	if (signer_start(&rcfg, &svc) != SIGNER_OK || signer_start(&cfg, &loc) != SIGNER_OK)
 		goto out;
 	alg = signer_alg(loc, SIGNER_KEY_ACCOUNT);
-	memset(&o, 0, sizeof(o));
-	o.module = cfg.module;
-	o.pin_source = cfg.pin_source;
-	o.allow_extractable = 0;
-	if (alg == NULL || tok_open(cfg.key_uri, &o, &ctx) != TOK_OK ||
-	    tok_load_key(ctx, cfg.key_uri, &pk) != TOK_OK || (jwk = jws_jwk(pk)) == NULL)
+	if (bench_direct_open(&cfg, alg, &d) != 0)
 		goto out;
 	signer_rate(svc, secs / 4); /* warm-up */
 	signer_rate(loc, secs / 4);
-	direct_rate(pk, alg, jwk, secs / 4);
+	direct_rate(&d, secs / 4);
 	for (i = 0; i < rounds; i++) {
 		c0 = path_cpu();
 		if ((vr[i] = signer_rate(svc, secs)) < 0)
@@ -242,7 +180,7 @@ int main(int argc, char **argv)
 			goto out;
 		c0 = path_cpu();
 		lc[i] = (c0 - c1) / (double)last_n;
-		if ((dr[i] = direct_rate(pk, alg, jwk, secs)) < 0)
+		if ((dr[i] = direct_rate(&d, secs)) < 0)
 			goto out;
 		dc[i] = (path_cpu() - c0) / (double)last_n;
 	}
@@ -254,7 +192,6 @@ out:
 		fprintf(stderr, "svc_bench: failed\n");
 	signer_stop(svc);
 	signer_stop(loc);
-	cJSON_Delete(jwk);
-	tok_close(ctx);
+	bench_direct_close(&d);
 	return rc;
 }

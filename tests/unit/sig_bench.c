@@ -13,71 +13,34 @@
  * medians are printed. The signer is started before this process loads the module,
  * so that its child never inherits the direct key.
  */
-#include "signer/internal.h"
-#include "tokens/tokens.h"
+#include "tests/unit/bench.h"
 #include "common/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define MAXR 64
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static const char payload[] = "{\"status\":\"deactivated\",\"contact\":[\"mailto:a@example.test\"]}";
+static const struct bench_req req = {
+	"https://ca.test/acct/1", "https://ca.test/acct/1",
+	"{\"status\":\"deactivated\",\"contact\":[\"mailto:a@example.test\"]}",
+};
 
 static int cold_start(const struct signer_config *cfg, double *ms)
 {
 	struct signer *s = NULL;
-	char *jws = NULL;
 	double t0 = now();
 	int rc;
 
 	if ((rc = signer_start(cfg, &s)) == SIGNER_OK)
-		rc = signer_sign(s, "https://ca.test/acct/1", "nonce", "https://ca.test/acct/1",
-				 payload, &jws);
+		rc = bench_signer_one(s, &req, 0) == 0 ? SIGNER_OK : SIGNER_ERR;
 	*ms = (now() - t0) * 1000;
-	free(jws);
 	signer_stop(s);
 	return rc;
 }
 
 static double signer_rate(struct signer *s, double secs)
 {
-	char *jws = NULL, nonce[32];
-	double t0 = now(), t;
-	long n = 0;
-
-	do {
-		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
-		if (signer_sign(s, "https://ca.test/acct/1", nonce, "https://ca.test/acct/1",
-				payload, &jws) != SIGNER_OK)
-			return -1;
-		free(jws);
-		n++;
-	} while ((t = now() - t0) < secs);
-	return (double)n / t;
+	return bench_rate(bench_signer_one, s, &req, secs, NULL);
 }
 
 /* The transport alone: THUMBPRINT requests, which sign nothing. */
@@ -96,49 +59,25 @@ static double roundtrip_rate(struct signer *s, double secs)
 	return (double)n / t;
 }
 
-static double direct_rate(EVP_PKEY *pk, const char *alg, const cJSON *jwk, double secs)
+static double direct_rate(struct bench_direct *d, double secs)
 {
-	char *jws = NULL, nonce[32];
-	double t0 = now(), t;
-	long n = 0;
-
-	do {
-		snprintf(nonce, sizeof(nonce), "nonce-%ld", n);
-		if ((jws = jws_acme(pk, alg, jwk, "https://ca.test/acct/1", nonce,
-				    "https://ca.test/acct/1", payload, strlen(payload))) == NULL)
-			return -1;
-		free(jws);
-		n++;
-	} while ((t = now() - t0) < secs);
-	return (double)n / t;
+	return bench_rate(bench_direct_one, d, &req, secs, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	struct signer_config cfg;
 	struct signer *s = NULL;
-	struct tok_opts o = { 0 };
-	struct tok_ctx *ctx = NULL;
-	EVP_PKEY *pk = NULL;
-	cJSON *jwk = NULL;
+	struct bench_direct d = { 0 };
 	const char *alg = NULL;
 	double cold[MAXR * 4], sr[MAXR], dr[MAXR], rt[MAXR], ratio[MAXR], secs = 1, smed, dmed, cmed;
 	char pairs[MAXR * 24 + 64];
 	int i, n, rounds = 5, colds = 20, rc = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (strcmp(argv[i], "-m") == 0)
-			cfg.module = argv[i + 1];
-		else if (strcmp(argv[i], "-p") == 0)
-			cfg.pin_source = argv[i + 1];
-		else if (strcmp(argv[i], "-r") == 0)
-			rounds = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "-s") == 0)
-			secs = atof(argv[i + 1]);
-		else if (strcmp(argv[i], "-c") == 0)
+	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2)
+		if (!bench_opt(argv[i], argv[i + 1], &cfg, &rounds, &secs) && strcmp(argv[i], "-c") == 0)
 			colds = atoi(argv[i + 1]);
-	}
 	if (i >= argc || rounds < 1 || rounds > MAXR || colds < 1 || colds > MAXR * 4) {
 		fprintf(stderr, "usage: sig_bench [-m MODULE] [-p PIN] [-r ROUNDS] [-s SECONDS] [-c COLD] KEY\n");
 		return 2;
@@ -156,16 +95,12 @@ int main(int argc, char **argv)
 	/* The direct key lives in this process, opened after the signer's fork (so the
 	 * child never inherits it). Rounds alternate signer and direct, so that the
 	 * machine's drift (large on a shared VM) hits both alike. */
-	o.module = cfg.module;
-	o.pin_source = cfg.pin_source;
-	o.allow_extractable = 0;
-	if (tok_open(cfg.key_uri, &o, &ctx) != TOK_OK || tok_load_key(ctx, cfg.key_uri, &pk) != TOK_OK ||
-	    (jwk = jws_jwk(pk)) == NULL)
+	if (bench_direct_open(&cfg, alg, &d) != 0)
 		goto out;
 	signer_rate(s, secs / 4); /* warm-up */
-	direct_rate(pk, alg, jwk, secs / 4);
+	direct_rate(&d, secs / 4);
 	for (i = 0; i < rounds; i++)
-		if ((sr[i] = signer_rate(s, secs)) < 0 || (dr[i] = direct_rate(pk, alg, jwk, secs)) < 0 ||
+		if ((sr[i] = signer_rate(s, secs)) < 0 || (dr[i] = direct_rate(&d, secs)) < 0 ||
 		    (rt[i] = roundtrip_rate(s, secs / 4)) < 0)
 			goto out;
 	signer_stop(s);
@@ -196,7 +131,6 @@ out:
 	if (rc != 0)
 		fprintf(stderr, "sig_bench: failed\n");
 	signer_stop(s);
-	cJSON_Delete(jwk);
-	tok_close(ctx);
+	bench_direct_close(&d);
 	return rc;
 }
