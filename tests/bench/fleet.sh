@@ -77,25 +77,8 @@ fleet_run() {
 		t1=$EPOCHREALTIME
 		after=$(wc -l <"$TH_PEBBLE_LOG")
 		sed -n "$((before + 1)),${after}p" "$TH_PEBBLE_LOG" >"$jobs/pebble"
-		python3 - "$client" "$c" "$n" "$t0" "$t1" "$jobs" "$FLEET_CSV" "$OUT/fleet-$client.csv" <<'PY'
-import statistics, sys
-client, c, n, t0, t1, jobs, csv, per = sys.argv[1:]
-rows = [l.split() for l in open(jobs + "/results")]
-walls = sorted(float(r[3]) - float(r[2]) for r in rows)
-ok = sum(1 for r in rows if r[1] == "0")
-failed = int(n) - ok
-elapsed = float(t1) - float(t0)
-reqs = sum(1 for l in open(jobs + "/pebble", errors="replace") if "-> calling handler()" in l)
-p95 = walls[min(len(walls) - 1, int(round(0.95 * (len(walls) - 1))))] if walls else 0
-med = statistics.median(walls) if walls else 0
-with open(csv, "a") as f:
-    f.write(f"{client},{c},{n},{ok},{failed},{elapsed:.3f},{ok / elapsed:.2f},{reqs},{reqs / int(n):.2f},{med:.4f},{p95:.4f}\n")
-with open(per, "a") as f:
-    for r in sorted(rows, key=lambda r: int(r[0])):
-        f.write(f"{client},{c},{r[0]},{r[1]},{float(r[3]) - float(r[2]):.4f}\n")
-print(f"# fleet {client} c={c}: {ok}/{n} ok in {elapsed:.1f} s = {ok / elapsed:.2f}/s, {reqs / int(n):.2f} requests each, median {med * 1000:.0f} ms",
-      file=sys.stderr)
-PY
+		python3 "$BENCH_DIR/fleet_results.py" "$client" "$c" "$n" "$t0" "$t1" "$jobs/results" \
+			"$FLEET_CSV" "$OUT/fleet-$client.csv" "$jobs/pebble"
 		if [ "$(awk '$2 != 0' "$jobs/results" | wc -l)" -gt 0 ]; then
 			k=$(awk '$2 != 0 {print $1; exit}' "$jobs/results")
 			th_log "fleet: $client c=$c first failure (job $k):"

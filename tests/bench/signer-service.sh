@@ -124,23 +124,8 @@ EOF
 	t0=$EPOCHREALTIME
 	seq 0 $((N - 1)) | xargs -P "$c" -n 1 "$jobs/job.sh"
 	t1=$EPOCHREALTIME
-	python3 - "$mode" "$c" "$N" "$t0" "$t1" "$jobs/results" "$RESULTS" "$OUT/service-fleet-runs.csv" <<'PY'
-import statistics, sys
-mode, c, n, t0, t1, res, csv, per = sys.argv[1:]
-rows = [l.split() for l in open(res)]
-walls = sorted(float(r[3]) - float(r[2]) for r in rows)
-ok = sum(1 for r in rows if r[1] == "0")
-elapsed = float(t1) - float(t0)
-p95 = walls[min(len(walls) - 1, int(round(0.95 * (len(walls) - 1))))] if walls else 0
-med = statistics.median(walls) if walls else 0
-with open(csv, "a") as f:
-    f.write(f"{mode},{c},{n},{ok},{int(n) - ok},{elapsed:.3f},{ok / elapsed:.2f},{med:.4f},{p95:.4f}\n")
-with open(per, "a") as f:
-    for r in sorted(rows, key=lambda r: int(r[0])):
-        f.write(f"{mode},{c},{r[0]},{r[1]},{float(r[3]) - float(r[2]):.4f}\n")
-print(f"# {mode} c={c}: {ok}/{n} ok in {elapsed:.1f} s = {ok / elapsed:.2f} renewals/s, median {med * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms",
-      file=sys.stderr)
-PY
+	python3 "$BENCH_DIR/fleet_results.py" "$mode" "$c" "$N" "$t0" "$t1" "$jobs/results" "$RESULTS" \
+		"$OUT/service-fleet-runs.csv"
 	k=$(awk '$2 != 0 {print $1; exit}' "$jobs/results")
 	[ -z "$k" ] || { th_log "$mode c=$c: first failure (job $k):"; tail -n 5 "$jobs/$k.log" >&2; }
 }
