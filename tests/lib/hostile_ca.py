@@ -164,24 +164,10 @@ class State:
         """A throwaway issuing CA (made lazily: only the cert modes need it)."""
         if self._ca is None:
             from cryptography import x509
-            from cryptography.hazmat.primitives import hashes
-            from cryptography.hazmat.primitives.asymmetric import ec
             from cryptography.x509.oid import NameOID
 
-            key = ec.generate_private_key(ec.SECP256R1())
-            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile test CA")])
-            now = datetime.datetime.now(datetime.timezone.utc)
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(name).issuer_name(name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=7))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256())
-            )
-            self._ca = (key, cert)
+            self._ca = self.self_signed(
+                x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile test CA")]))
         return self._ca
 
     def issue(self, csr_der):
