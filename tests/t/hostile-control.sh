@@ -8,11 +8,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 
-th_token
-th_pebble_tls
-HC_PORT=$(th_free_port)
-HC_ELSE_PORT=$(th_free_port)
-HC_SERVER="https://127.0.0.1:$HC_PORT/dir"
+hc_setup_tls
 hc_start ok
 th_expect_exit 0 $P11ACME --server "$HC_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" \
 	--module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" --config-dir "$T/etc" \

@@ -8,11 +8,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/hostile-common.inc"
 
-th_token
-th_pebble_tls
-HC_PORT=$(th_free_port)
-HC_ELSE_PORT=$(th_free_port)
-HC_SERVER="https://127.0.0.1:$HC_PORT/dir"
+hc_setup_tls
 mkdir -p "$T/webroot"
 
 # interrupted SIGNAL EXIT SOLVER...: run issue, send SIGNAL once the challenge
