@@ -118,6 +118,11 @@ void secret_free(char *s);
  * (cut in place): for "key = value" lines (renewal confs, signer policies). */
 char *str_trim(char *s);
 
+/* The line that starts at *cursor, cut in place (its '\n' becomes NUL); *cursor
+ * moves to the next line, or to NULL after the last one. NULL once *cursor is NULL.
+ * For reading a text in memory line by line (signer policies, renewal confs). */
+char *str_next_line(char **cursor);
+
 /* Free a NULL-terminated array of malloc'd strings and the array. NULL is fine. */
 void strv_free(char **v);
 

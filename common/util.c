@@ -36,6 +36,18 @@ char *str_trim(char *s)
 	return s;
 }
 
+char *str_next_line(char **cursor)
+{
+	char *line = *cursor, *nl;
+
+	if (line == NULL)
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL)
+		*nl++ = '\0';
+	*cursor = nl;
+	return line;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -236,10 +236,8 @@ int policy_parse(const char *path, const char *text, size_t len, struct policy *
 		snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
 		goto out;
 	}
-	for (line = copy; line != NULL; line = next) {
+	for (next = copy; (line = str_next_line(&next)) != NULL;) {
 		st.line++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
 		if (strlen(line) > 4096) {
 			perr(&st, "%s", "line longer than 4096 characters");
 			goto out;

@@ -117,6 +117,7 @@ static void test_policy_errors(void)
 		{ "[user a]\n[user a]\n", "p:2: duplicate section (first at line 1)" },
 		{ "[user a]\nnames\n", "p:2: not 'key = value'" },
 		{ "[user ]\n", "p:1: unknown section" },
+		{ "[user a]\r\n\n# c\nnames", "p:4: not 'key = value'" },   /* last line, no newline */
 	};
 	struct policy *p = NULL;
 	char err[600];
