@@ -176,7 +176,7 @@ int cert_info_load(const char *path, struct cert_info *ci)
 	if ((pem = file_read(path, CERT_FILE_MAX, &len, FILE_REGULAR)) == NULL) {
 		if (errno == ENOENT)
 			return 1;
-		log_error("%s: %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));
+		log_error("%s: %s", path, file_error(path, errno, FILE_REGULAR));
 		return -1;
 	}
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||

@@ -100,8 +100,9 @@ static X509_REQ *csr_from_der(const unsigned char *der, size_t len)
 	return d2i_X509_REQ(NULL, &p, (long)len);
 }
 
-/* The CSR in path (PEM or DER) when its signature verifies, else NULL (logged). */
-static X509_REQ *csr_read(const char *path)
+/* The CSR in path (PEM or DER) when its signature verifies, else NULL (logged;
+ * *unreadable set when the file could not be read). */
+static X509_REQ *csr_read(const char *path, int *unreadable)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -109,8 +110,10 @@ static X509_REQ *csr_read(const char *path)
 	X509_REQ *req = NULL;
 	EVP_PKEY *pub = NULL;
 
-	if ((buf = file_read(path, CSR_FILE_MAX, &len, 0)) == NULL) {
-		log_error("%s: %s", path, strerror(errno));
+	if ((buf = file_read(path, CSR_FILE_MAX, &len, FILE_REGULAR)) == NULL) {
+		log_error("%s: cannot read the CSR: %s; name a regular file holding a PEM or DER "
+			  "certificate signing request", path, file_error(path, errno, FILE_REGULAR));
+		*unreadable = 1;
 		return NULL;
 	}
 	if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
@@ -175,13 +178,15 @@ int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***nam
 {
 	X509_REQ *req = NULL;
 	unsigned char *p = NULL;
-	int rc = -1, l;
+	int rc = -1, l, unreadable = 0;
 
 	*der = NULL;
 	*names = NULL;
 	*n_names = 0;
-	if ((req = csr_read(path)) == NULL)
+	if ((req = csr_read(path, &unreadable)) == NULL) {
+		rc = unreadable ? -2 : -1;
 		goto out;
+	}
 	if (csr_san_names(req, names, n_names) != 0 ||
 	    (*n_names == 0 && csr_cn_name(req, names, n_names) != 0)) {
 		log_error("%s: malformed names in the CSR", path);
@@ -297,8 +302,8 @@ int cert_load_der(const char *path, unsigned char **der, size_t *der_len)
 	unsigned char *out = NULL;
 	int l, rc = -1;
 
-	if ((buf = file_read(path, CERT_FILE_MAX, &len, 0)) == NULL) {
-		log_error("%s: %s", path, strerror(errno));
+	if ((buf = file_read(path, CERT_FILE_MAX, &len, FILE_REGULAR)) == NULL) {
+		log_error("%s: %s", path, file_error(path, errno, FILE_REGULAR));
 		return -1;
 	}
 	x = cert_from_pem(buf);

@@ -23,7 +23,9 @@ int certkey_csr(EVP_PKEY *key, char *const *names, size_t n, unsigned char **der
 		size_t *der_len);
 
 /* Read a CSR (PEM or DER), check its signature, return its DER and its names
- * (SAN dNSNames, else the CN). */
+ * (SAN dNSNames, else the CN). 0; -2 when the file cannot be read (missing, or not
+ * a regular file: a FIFO or a device is refused without blocking), a configuration
+ * error; -1 for a CSR that is not valid. Each logged. */
 int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***names,
 	     size_t *n_names);
 

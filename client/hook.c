@@ -212,6 +212,130 @@ static int hook_spawn(const char *cmd, char **argv, char **envp, const sigset_t 
 	return err == 0 ? 0 : -1;
 }
 
+/* ---- what a hook names: a regular file, not a FIFO or a device ---- */
+
+#define HOOK_WORD_MAX 4096
+#define HOOK_SHELL_SYNTAX "'\"\\$`;&|<>(){}*?[]~=#!"
+
+/* The next plain word of cmd from *pos into w (NUL-terminated): 1; 0 at the end,
+ * or when the word holds shell syntax (quotes, variables, globs, assignments,
+ * operators: what only the shell can resolve). */
+static int hook_word(const char *cmd, size_t *pos, char *w)
+{
+	size_t i = *pos, n = 0;
+
+	while (cmd[i] == ' ' || cmd[i] == '\t')
+		i++;
+	while (cmd[i] != '\0' && cmd[i] != ' ' && cmd[i] != '\t') {
+		if (strchr(HOOK_SHELL_SYNTAX, cmd[i]) != NULL || n + 1 >= HOOK_WORD_MAX)
+			return 0;
+		w[n++] = cmd[i++];
+	}
+	w[n] = '\0';
+	*pos = i;
+	return n > 0;
+}
+
+/* 0 when path is a regular file (symlinks followed) with the access mode; else -1
+ * after logging what it is and the fix. */
+static int hook_file_ok(const char *cmd, const char *path, int mode)
+{
+	const char *why = NULL;
+
+	if (file_regular(path, 0) != 0)
+		why = file_error(path, errno, 0);
+	else if (access(path, mode) != 0)
+		why = mode == X_OK ? "not executable" : strerror(errno);
+	if (why == NULL)
+		return 0;
+	log_error("hook '%s': %s: %s; a hook must name %s, or be a shell command line",
+		  safe_str(cmd), safe_str(path), why, mode == X_OK ?
+		  "an executable regular file (chmod 755 a script)" : "a readable regular file");
+	return -1;
+}
+
+/* A program name without '/', as the shell finds it through PATH: 0 when the first
+ * match is an executable regular file or there is none (a shell builtin or a
+ * missing command, which the shell reports); else -1 after logging. */
+static int hook_path_ok(const char *cmd, const char *prog)
+{
+	const char *path = getenv("PATH"), *end;
+	char *cand;
+	int rc = 0;
+
+	for (; path != NULL && *path != '\0' && rc == 0; path = *end ? end + 1 : end) {
+		end = strchrnul(path, ':');
+		cand = xasprintf("%.*s/%s", (int)(end - path), end == path ? "." : path, prog);
+		if (cand != NULL && access(cand, F_OK) == 0) {
+			rc = hook_file_ok(cmd, cand, X_OK);
+			free(cand);
+			return rc;
+		}
+		free(cand);
+	}
+	return rc;
+}
+
+/* The options after which an interpreter's next word is a command, not a script
+ * file, when prog (a path or a name) is a shell or an interpreter; else NULL. */
+static const char *hook_interpreter(const char *prog)
+{
+	static const char *const names[][2] = {
+		{ "sh", "-c" }, { "bash", "-c" }, { "dash", "-c" }, { "ash", "-c" },
+		{ "ksh", "-c" }, { "zsh", "-c" }, { "python", "-c -m" }, { "python3", "-c -m" },
+		{ "perl", "-e -E" }, { "ruby", "-e" },
+	};
+	const char *base = strrchr(prog, '/');
+
+	base = base != NULL ? base + 1 : prog;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(base, names[i][0]) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+/* 1 when the option word is one of the space-separated options in list. */
+static int word_in(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(list, word); p != NULL; p = strstr(p + 1, word))
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+int hook_check(const char *cmd)
+{
+	char *prog = malloc(HOOK_WORD_MAX), *word = malloc(HOOK_WORD_MAX);
+	const char *cmd_opts;
+	size_t pos = 0;
+	int rc = -1, more;
+
+	if (prog == NULL || word == NULL)
+		goto out;
+	rc = 0;
+	if (!hook_word(cmd, &pos, prog))
+		goto out;
+	rc = strchr(prog, '/') != NULL ? hook_file_ok(cmd, prog, X_OK) : hook_path_ok(cmd, prog);
+	if (rc != 0 || (cmd_opts = hook_interpreter(prog)) == NULL)
+		goto out;
+	/* the script an interpreter reads: a FIFO there would block it */
+	while ((more = hook_word(cmd, &pos, word)) && (word[0] == '-' || word[0] == '+')) {
+		if (word_in(word, cmd_opts))
+			goto out;   /* a command string, not a script */
+		if ((strcmp(word, "-o") == 0 || strcmp(word, "+o") == 0) &&
+		    !hook_word(cmd, &pos, word))
+			goto out;   /* set -o NAME */
+	}
+	if (more && strchr(word, '/') != NULL)
+		rc = hook_file_ok(cmd, word, R_OK);
+out:
+	free(prog);
+	free(word);
+	return rc;
+}
+
 int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
 	     size_t n_env, const struct hook_opts *ho)
 {
@@ -221,6 +345,8 @@ int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env
 	int rc = -1;
 	pid_t pid;
 
+	if (hook_check(cmd) != 0)
+		return -1;
 	for (char **e = environ; e != NULL && *e != NULL; e++)
 		n_environ++;
 	if (n_environ > HOOK_MAX_ENV)

@@ -36,6 +36,15 @@ int hook_run(const char *cmd, char *const *args, size_t n_args, char *const *env
 int hook_prepare(const char *cmd, char *const *args, size_t n_args, char *const *env_add,
 		 size_t n_env, const struct hook_opts *ho, char ***argv, char ***envp);
 
+/* 0 when what the hook command line cmd names is a regular file: its first word
+ * (a path, or a name found through PATH) an executable one, and for a shell or an
+ * interpreter (sh, bash, python3, perl, ...) the script it is given a readable
+ * one; a FIFO, a device or a directory there (or a symlink to one) would block or
+ * fail the hook. Words with shell syntax (quotes, $, globs, VAR=) are left to the
+ * shell. -1 after logging the file, what it is and the fix. hook_run checks it
+ * before each run; issue and renew before anything is ordered (exit 2). */
+int hook_check(const char *cmd);
+
 /* The hook_opts of these globals. */
 struct hook_opts hook_opts_of(const struct globals *g);
 

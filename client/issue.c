@@ -177,10 +177,12 @@ static int csr_names(struct issue *is)
 	struct issue_req *o = is->req;
 	char **names = NULL;
 	size_t n = 0;
-	int rc = EXIT_FAIL;
+	int rc = csr_load(o->csr_file, &is->csr, &is->csr_len, &names, &n);
 
-	if (csr_load(o->csr_file, &is->csr, &is->csr_len, &names, &n) != 0)
+	if (rc != 0) {
+		rc = rc == -2 ? EXIT_USAGE : EXIT_FAIL;  /* no such regular file: config */
 		goto out;
+	}
 	rc = EXIT_USAGE;
 	if (o->n_names > 0) {
 		int same = o->n_names == n;
@@ -629,6 +631,19 @@ out:
 	return rc;
 }
 
+/* Every hook the run may call names a regular file (hook_check), before anything
+ * is ordered: EXIT_OK, or EXIT_USAGE after logging. */
+static int hooks_check(const struct issue_req *r)
+{
+	const char *hooks[] = { r->solver.kind == SOLVE_DNS ? r->solver.dns_hook : NULL,
+				r->hook_this_run ? r->hook_this_run : r->deploy_hook };
+
+	for (size_t i = 0; i < 2; i++)
+		if (hooks[i] != NULL && hook_check(hooks[i]) != 0)
+			return EXIT_USAGE;
+	return EXIT_OK;
+}
+
 /* The request's defaults and what the CSR file says: hook limits, names from
  * --csr, the certificate name from the first name. */
 static int issue_prepare(struct issue *is)
@@ -637,7 +652,8 @@ static int issue_prepare(struct issue *is)
 	int rc;
 
 	r->solver.hook = hook_opts_of(is->g);
-	if (r->csr_file != NULL && (rc = csr_names(is)) != EXIT_OK)
+	if ((rc = hooks_check(r)) != EXIT_OK ||
+	    (r->csr_file != NULL && (rc = csr_names(is)) != EXIT_OK))
 		return rc;
 	if (r->cert_name == NULL) {
 		r->cert_name_owned = strdup(strncmp(r->names[0], "*.", 2) == 0 ? r->names[0] + 2

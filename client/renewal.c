@@ -109,7 +109,7 @@ int renewal_read(const char *config_dir, const char *name, struct renewal_conf *
 		goto out;
 	if ((c->text = file_read(path, RENEWAL_FILE_MAX, &len, FILE_NOFOLLOW | FILE_REGULAR)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, errno == ENOENT ? "no such renewal config" :
-			 strerror(errno));
+			 file_error(path, errno, FILE_NOFOLLOW | FILE_REGULAR));
 		goto out;
 	}
 	if (strict_text_check(path, c->text, len, err, errlen) != 0 ||

@@ -88,6 +88,15 @@ char *b64_encode(const unsigned char *data, size_t len);
 char *file_read(const char *path, size_t maxlen, size_t *len, int flags);
 #define FILE_NOFOLLOW 1  /* no symlink at the final component (ELOOP) */
 #define FILE_REGULAR 2   /* a regular file only (else EINVAL), opened without blocking */
+/* What went wrong reading path with flags, after file_read set err: "a FIFO, not a
+ * regular file" (a device, directory, symbolic link with FILE_NOFOLLOW, socket),
+ * "larger than such a file can be" (EFBIG), else strerror(err). For messages that
+ * name the file and the fix. */
+const char *file_error(const char *path, int err, int flags);
+/* 0 when path is a regular file (a symlink followed unless FILE_NOFOLLOW); else -1
+ * with errno (EINVAL: something else). Used before running a hook, which must not
+ * be a FIFO or a device. */
+int file_regular(const char *path, int flags);
 
 /* Write data to path atomically: mkstemp in the same directory, fchmod(mode), write,
  * fsync, rename over path, fsync the directory. The temporary never replaces a

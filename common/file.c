@@ -11,25 +11,81 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *file_read(const char *path, size_t maxlen, size_t *len, int flags)
+/* What a file of mode m is when it is not a regular file, else NULL. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return NULL;
+	if (S_ISFIFO(m))
+		return "a FIFO, not a regular file";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device, not a regular file";
+	if (S_ISDIR(m))
+		return "a directory, not a regular file";
+	if (S_ISLNK(m))
+		return "a symbolic link, not a regular file";
+	if (S_ISSOCK(m))
+		return "a socket, not a regular file";
+	return "not a regular file";
+}
+
+const char *file_error(const char *path, int err, int flags)
+{
+	struct stat st;
+	const char *kind;
+
+	if (err == EFBIG)
+		return "larger than such a file can be";
+	if (((flags & FILE_NOFOLLOW) ? lstat(path, &st) : stat(path, &st)) == 0 &&
+	    (kind = file_kind(st.st_mode)) != NULL)
+		return kind;
+	return strerror(err);
+}
+
+int file_regular(const char *path, int flags)
+{
+	struct stat st;
+
+	if (((flags & FILE_NOFOLLOW) ? lstat(path, &st) : stat(path, &st)) != 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* open(2) for file_read: a descriptor, or -1 with errno. */
+static int file_open(const char *path, int flags)
 {
 	int fd, oflags = O_RDONLY | O_CLOEXEC | (flags & FILE_NOFOLLOW ? O_NOFOLLOW : 0) |
 			 (flags & FILE_REGULAR ? O_NONBLOCK : 0);
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
 	struct stat st;
-	ssize_t r;
 
-	fd = open(path, oflags);
-	if (fd < 0)
-		return NULL;
-	/* A FIFO or a device where a regular file belongs must not block the run
-	 * (O_NONBLOCK made the open itself return at once). */
+	/* A FIFO or a device where a regular file belongs is not even opened (a
+	 * terminal or a tape acts on open); one swapped in after the stat is caught
+	 * below, and O_NONBLOCK makes its open return at once. */
+	if ((flags & FILE_REGULAR) && file_regular(path, flags) != 0)
+		return -1;
+	if ((fd = open(path, oflags)) < 0)
+		return -1;
 	if ((flags & FILE_REGULAR) && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
+	return fd;
+}
+
+char *file_read(const char *path, size_t maxlen, size_t *len, int flags)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	ssize_t r;
+	int fd = file_open(path, flags);
+
+	if (fd < 0)
+		return NULL;
 	buf = malloc(cap + 1);
 	if (buf == NULL)
 		goto fail;

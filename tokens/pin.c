@@ -73,14 +73,18 @@ static void pin_file_mode(const char *path, const char *what)
 static char *pin_from_file(const char *path, const char *what)
 {
 	size_t len = 0;
-	char *pin = file_read(path, PIN_MAX, &len, 0);
+	/* a regular file only: a FIFO or a terminal would block the run */
+	char *pin = file_read(path, PIN_MAX, &len, FILE_REGULAR);
+	int err = errno;
 
 	if (pin != NULL)
 		pin_file_mode(path, what);
 
 	if (pin == NULL) {
-		log_error("%s: cannot read the PIN file %s: %s", what, path,
-			  errno == EFBIG ? "larger than a PIN can be" : strerror(errno));
+		log_error("%s: cannot read the PIN file %s: %s%s", what, path,
+			  err == EFBIG ? "larger than a PIN can be" : file_error(path, err, FILE_REGULAR),
+			  err == EINVAL ? "; name a regular file holding only the PIN (chmod 600 it), "
+			  "or pass a pipe as --pin-source fd:N" : "");
 		return NULL;
 	}
 	return pin_finish(pin, len, path, what);
