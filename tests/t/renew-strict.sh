@@ -80,6 +80,6 @@ took=$(($(date +%s) - start))
 th_log "FIFO: exit $rc after ${took}s"
 [ "$rc" = 1 ] || th_fail "FIFO: exit $rc, expected 1: $(cat "$T/out")"
 [ "$took" -le 10 ] || th_fail "FIFO: renew took ${took}s"
-grep -q 'a.test/cert.pem: not a regular file' "$T/out" || th_fail "FIFO: no message naming it: $(cat "$T/out")"
+grep -q 'a.test/cert.pem: a FIFO, not a regular file' "$T/out" || th_fail "FIFO: no message naming it: $(cat "$T/out")"
 grep -q 'b.test: not due' "$T/out" || th_fail "FIFO: b.test was not checked after a.test: $(cat "$T/out")"
 echo ok
