@@ -64,23 +64,24 @@ p11a env XDG_RUNTIME_DIR="$T/ua/run" >"$T/out" 2>&1 || th_fail "as $UA with XDG_
 lock_ok "$T/ua/run/p11acme" >/dev/null
 [ ! -e "/tmp/p11acme-$A" ] || th_fail "/tmp/p11acme-$A made although XDG_RUNTIME_DIR is set"
 
+# planted WHAT DIR: A's run refuses /tmp/p11acme-<A> as B left it, names it, and
+# creates nothing in DIR (where it leads)
+planted() {
+	local rc=0
+	p11a env -u XDG_RUNTIME_DIR >"$T/out" 2>&1 || rc=$?
+	[ "$rc" != 0 ] || th_fail "$UA used a $1 planted by $UB: $(cat "$T/out")"
+	grep -q "/tmp/p11acme-$A: not a directory of this user's.*P11ACME_LOCK_DIR" "$T/out" ||
+		th_fail "no message naming the planted $1: $(cat "$T/out")"
+	[ -z "$(ls -A "$2")" ] || th_fail "$UA created a lock in $UB's $1"
+}
+
 # ---- B plants the directory first (/tmp is writable by all): A refuses it
 as "$UB" mkdir -m 0777 "/tmp/p11acme-$A"
-rc=0
-p11a env -u XDG_RUNTIME_DIR >"$T/out" 2>&1 || rc=$?
-[ "$rc" != 0 ] || th_fail "$UA used a lock directory made by $UB: $(cat "$T/out")"
-grep -q "/tmp/p11acme-$A: not a directory of this user's.*P11ACME_LOCK_DIR" "$T/out" ||
-	th_fail "no message naming the planted directory: $(cat "$T/out")"
-[ -z "$(ls -A "/tmp/p11acme-$A")" ] || th_fail "$UA created a lock in $UB's directory"
+planted directory "/tmp/p11acme-$A"
 rm -rf "/tmp/p11acme-$A"
 
 # ---- ... or a symlink to a directory of B's: refused too
 as "$UB" mkdir -m 0777 "/tmp/p11acme-$B"
 as "$UB" ln -s "/tmp/p11acme-$B" "/tmp/p11acme-$A"
-rc=0
-p11a env -u XDG_RUNTIME_DIR >"$T/out" 2>&1 || rc=$?
-[ "$rc" != 0 ] || th_fail "$UA used a symlink planted by $UB: $(cat "$T/out")"
-grep -q "/tmp/p11acme-$A: not a directory of this user's" "$T/out" ||
-	th_fail "no message naming the planted symlink: $(cat "$T/out")"
-[ -z "$(ls -A "/tmp/p11acme-$B")" ] || th_fail "$UA created a lock through $UB's symlink"
+planted symlink "/tmp/p11acme-$B"
 echo ok
