@@ -146,6 +146,8 @@ int cli_session(const struct globals *g, const char *new_key_uri, const char *ce
 	int rc, net;
 
 	memset(a, 0, sizeof(*a));
+	if (http_ca_bundle_ok(g->ca_bundle) != 0)
+		return EXIT_USAGE;
 	log_debug("bounds: %d s for the issuance (--timeout), %d s for each hook run "
 		  "(--hook-timeout)", g->timeout, g->hook_timeout);
 	/* The signer's start (token lock, login) and every signature count too. */

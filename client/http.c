@@ -4,6 +4,7 @@
 #include "client/http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,11 +28,22 @@ struct http {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+int http_ca_bundle_ok(const char *ca_bundle)
+{
+	if (ca_bundle == NULL || file_regular(ca_bundle, 0) == 0)
+		return 0;
+	log_error("--ca-bundle %s: %s; name a regular file of PEM certificates", ca_bundle,
+		  file_error(ca_bundle, errno, 0));
+	return -1;
+}
+
 struct http *http_new(const char *ca_bundle, time_t deadline)
 {
 	static int inited;
 	struct http *h = NULL;
 
+	if (http_ca_bundle_ok(ca_bundle) != 0)
+		return NULL;
 	if (!inited) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			log_error("curl_global_init failed");

@@ -26,6 +26,10 @@ struct http_resp {
 	char retry_note[160];
 };
 
+/* 0 when ca_bundle is NULL or a regular file; else -1 after logging the file, what
+ * it is and the fix: OpenSSL would open a FIFO there and wait, past any deadline. */
+int http_ca_bundle_ok(const char *ca_bundle);
+
 /* ca_bundle: PEM file of trust anchors, or NULL for the system store. The deadline
  * (absolute, from time()) caps every transfer; 0 means none. NULL after logging. */
 struct http *http_new(const char *ca_bundle, time_t deadline);

@@ -148,7 +148,7 @@ static char *mark_read(const char *path)
 		log_warn("ignoring the PIN failure marker %s: not a regular file of this user", path);
 		return NULL;
 	}
-	if ((m = file_read(path, MARK_MAX, NULL, 1)) == NULL)
+	if ((m = file_read(path, MARK_MAX, NULL, FILE_NOFOLLOW | FILE_REGULAR)) == NULL)
 		log_warn("cannot read the PIN failure marker %s: %s", path, strerror(errno));
 	return m;
 }

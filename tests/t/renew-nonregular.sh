@@ -2,7 +2,7 @@
 # Every file a run opens on the host's word is a regular file, opened without
 # blocking: a FIFO, a device (/dev/zero, /dev/tty), a directory, or a symlink to
 # one, named as the PIN file (--pin-source file:), as the CSR (issue --csr, and
-# csr = in a renewal conf), as a hook (--deploy-hook, --dns-hook, deploy_hook and
+# csr = in a renewal conf), as the CA bundle (--ca-bundle, ca_bundle =), as a hook (--deploy-hook, --dns-hook, deploy_hook and
 # dns_hook in a conf, renew --deploy-hook; the program, or the script a shell is
 # given), or in place of the renewal conf, is refused at once: exit 2, an error
 # that names the file and what it is, nothing sent to the CA (newOrder) and the
@@ -36,7 +36,7 @@ refused() {
 	th_log "$name: exit $rc after ${took}s: $(grep -m1 error "$T/out-$name")"
 	[ "$rc" = 2 ] || hc_fail "$name: exit $rc, expected 2: $(cat "$T/out-$name")"
 	[ "$took" -le "$BOUND" ] || hc_fail "$name: ${took}s (blocked?)"
-	grep 'error' "$T/out-$name" | grep -Eq "$regex" ||
+	grep error "$T/out-$name" | grep -Eq -e "$regex" ||
 		hc_fail "$name: the error does not say what is wrong (want /$regex/): $(cat "$T/out-$name")"
 	[ "$(grep -c '^POST /new-order' "$HC_LOG" || true)" = "$orders" ] ||
 		hc_fail "$name: an order was sent"
@@ -100,6 +100,15 @@ refused renew-dns-dir "hook 'sh $T/dir': $T/dir: a directory" p11 renew --cert-n
 cp "$T/conf.orig" "$conf"
 refused renew-hook-fifo "hook '$T/link-to-fifo': $T/link-to-fifo: a FIFO" \
 	p11 renew --cert-name "$HC_NAME" --force --deploy-hook "$T/link-to-fifo"
+
+# ---- the CA bundle (OpenSSL would open a FIFO and wait)
+P11NB="$P11ACME --key $TH_KEY --module $TH_MODULE --config-dir $T/etc --timeout 30"
+refused cabundle-fifo "--ca-bundle $T/fifo: a FIFO, not a regular file" \
+	$P11NB --server "$HC_SERVER" --ca-bundle "$T/fifo" issue -d "$HC_NAME" --standalone --force
+sed -i "s|^ca_bundle = .*|ca_bundle = $T/link-to-fifo|" "$conf"
+refused renew-cabundle-fifo "--ca-bundle $T/link-to-fifo: a FIFO, not a regular file" \
+	$P11NB renew --cert-name "$HC_NAME" --force
+cp "$T/conf.orig" "$conf"
 
 # ---- the renewal conf itself
 mv "$conf" "$T/conf.real"
