@@ -152,7 +152,8 @@ ssh_as_u1 "${SSH_FWD[@]}" id >"$T/fwd-cmd.out" 2>&1 || rc=$?
 # host USER SIGNER ARGS...: p11acme as USER in the internal namespace, under strace
 # (every open of the process and its children), with a module and a PIN source in the
 # environment that do not exist: a client with --signer must touch neither.
-# One trace file per run (mktemp: runs inside $(...) count too).
+# One trace file per run (mktemp: runs inside $(...) count too). The sanitizers' options
+# pass through env -i: LeakSanitizer cannot run under ptrace, and tests/run.sh turns it off.
 host() {
 	local u=$1 signer=$2 home
 	shift 2
@@ -161,6 +162,7 @@ host() {
 		-o "$(mktemp "$T/strace/$u.XXXXXX")" setpriv --reuid="$u" --regid="$u" --init-groups \
 		env -i HOME="$home" PATH=/usr/bin:/bin P11ACME_MODULE=/nonexistent/pkcs11-module.so \
 		P11ACME_PIN_SOURCE=file:/nonexistent/pin ${HOST_ENV:-} \
+		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
 		$P11ACME --server "$TH_SERVER" --ca-bundle "$T/ca.pem" --config-dir "$home/etc" \
 		${signer:+--signer "$signer"} "$@"
 }
