@@ -45,18 +45,13 @@ chmod 0644 "$T/signer.policy"
 
 # serve_start SERVER SOCKET: a service for that CA; waits for its start-up line
 serve_start() {
-	local n=0 log
+	local log
 	log="$T/serve-$(basename "$2").log"
 	"$BIN" --server "$1" --key "$TH_KEY" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
 		signer serve --socket "$2" --policy "$T/signer.policy" --audit-log "$2.audit" 2>"$log" &
 	SERVE_PID=$!
 	th_track "$SERVE_PID"
-	until grep -q '^p11acme: signer: listening on' "$log"; do
-		kill -0 "$SERVE_PID" 2>/dev/null || th_fail "signer serve exited: $(cat "$log")"
-		n=$((n + 1))
-		[ "$n" -gt 300 ] && th_fail "signer serve did not start: $(cat "$log")"
-		sleep 0.1
-	done
+	th_wait_log "$log" '^p11acme: signer: listening on' 30 "signer serve did not start" "$SERVE_PID"
 }
 
 # ---------------------------------------------------------------- 2. JWS/s (first: no Pebble load)

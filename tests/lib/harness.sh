@@ -127,6 +127,21 @@ th_wait_port() {
 	done
 }
 
+# th_wait_log LOG REGEX SECONDS WHAT [PID]: wait until a line of LOG matches REGEX
+# (grep's basic regex), e.g. a server's start-up line. Fails with "WHAT: <LOG>" after
+# SECONDS, and at once when PID is given and that process has exited.
+th_wait_log() {
+	local log=$1 re=$2 max=$(( $3 * 10 )) what=$4 pid=${5:-} n=0
+	until grep -q -- "$re" "$log" 2>/dev/null; do
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			th_fail "$what: it exited: $(cat "$log" 2>/dev/null)"
+		fi
+		n=$((n + 1))
+		[ "$n" -gt "$max" ] && th_fail "$what: $(cat "$log" 2>/dev/null)"
+		sleep 0.1
+	done
+}
+
 # ---------------------------------------------------------------- SoftHSM2 tokens
 
 # th_softhsm_conf DIR: write a SoftHSM config with its own token directory, export it.

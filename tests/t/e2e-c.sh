@@ -28,12 +28,7 @@ nn_bg "$NN_PUB" "$T/serve.log" $P11ACME --key "$TH_KEY" --module "$TH_MODULE" \
 SERVE_PID=$NN_PID
 nn_wait_port "$NN_PUB" "$NN_PUB_ADDR" "$TH_HTTP_PORT"
 # the port opens before the start-up line reaches the log (slow under valgrind)
-n=0
-until grep -q "thumbprint $want" "$T/serve.log"; do
-	n=$((n + 1))
-	[ $n -gt 100 ] && th_fail "serve-http01 thumbprint is not $want: $(cat "$T/serve.log")"
-	sleep 0.1
-done
+th_wait_log "$T/serve.log" "thumbprint $want" 10 "serve-http01 thumbprint is not $want"
 
 # the token, exported from the public namespace
 SOCK=$T/p11kit/pkcs11.sock

@@ -72,7 +72,7 @@ grep -q "matches no section" "$T/out" || th_fail "signer check --user $U3: $(cat
 # ---------------------------------------------------------------- the token host
 SERVE_N=0
 serve_start() { # KEY [--new-key URI]
-	local key=$1 n=0
+	local key=$1
 	shift
 	SERVE_N=$((SERVE_N + 1))
 	SERVE_LOG=$T/tok/serve.$SERVE_N.log
@@ -80,12 +80,8 @@ serve_start() { # KEY [--new-key URI]
 		--pin-source "file:$TH_PIN_FILE" signer serve --socket "$SOCK" \
 		--policy "$T/tok/signer.policy" --audit-log "$AUDIT" "$@"
 	SERVE_PID=$NN_PID
-	until grep -q "^p11acme: signer: listening on $SOCK " "$SERVE_LOG"; do
-		kill -0 "$SERVE_PID" 2>/dev/null || th_fail "signer serve exited: $(cat "$SERVE_LOG")"
-		n=$((n + 1))
-		[ "$n" -gt 300 ] && th_fail "signer serve did not start: $(cat "$SERVE_LOG")"
-		sleep 0.1
-	done
+	th_wait_log "$SERVE_LOG" "^p11acme: signer: listening on $SOCK " 30 "signer serve did not start" \
+		"$SERVE_PID"
 	[ -S "$SOCK" ] || th_fail "no socket at $SOCK"
 }
 serve_start "$TH_KEY" --new-key "$KEY384"
@@ -108,12 +104,7 @@ ACCOUNT=$(adm account show 2>/dev/null | sed -n 's/^url: //p')
 nn_bg "$NN_PUB" "$T/serve-http01.log" env -u P11ACME_KEY -u P11ACME_MODULE \
 	$P11ACME --signer "unix:$SOCK" serve-http01 --listen "$TH_HTTP_PORT"
 nn_wait_port "$NN_PUB" "$NN_PUB_ADDR" "$TH_HTTP_PORT"
-n=0
-until grep -q "thumbprint $TP" "$T/serve-http01.log"; do
-	n=$((n + 1))
-	[ $n -gt 100 ] && th_fail "serve-http01 thumbprint is not $TP: $(cat "$T/serve-http01.log")"
-	sleep 0.1
-done
+th_wait_log "$T/serve-http01.log" "thumbprint $TP" 10 "serve-http01 thumbprint is not $TP"
 
 # ---------------------------------------------------------------- the internal hosts
 ssh_sshd_start "$(th_free_port)"
