@@ -123,9 +123,7 @@ nginx_start() {
 }
 nginx_stop() {
 	[ -n "$NGINX_PID" ] || return 0
-	kill "$NGINX_PID" 2>/dev/null || true
-	wait "$NGINX_PID" 2>/dev/null || true
-	th_untrack "$NGINX_PID"
+	th_stop "$NGINX_PID"
 	NGINX_PID=""
 	# wait until the port is free again for the next standalone client
 	local n=0

@@ -82,6 +82,12 @@ trap 'exit 130' INT TERM
 # Remember a background server so that cleanup stops it by PID.
 th_track() { TH_PIDS="$TH_PIDS $1"; }
 th_untrack() { TH_PIDS=$(echo " $TH_PIDS " | sed "s/ $1 / /"); }
+# th_stop PID: end a tracked background process (SIGTERM), reap it, stop tracking it.
+th_stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	th_untrack "$1"
+}
 
 # Print a TCP+UDP port that is free on loopback now. Ports are random, so two runs
 # on one machine rarely collide, and they lie below the kernel's ephemeral range
@@ -346,9 +352,7 @@ th_fetch_roots() {
 
 th_pebble_stop() {
 	[ -n "${TH_PEBBLE_PID:-}" ] || return 0
-	kill "$TH_PEBBLE_PID" 2>/dev/null || true
-	wait "$TH_PEBBLE_PID" 2>/dev/null || true
-	th_untrack "$TH_PEBBLE_PID"
+	th_stop "$TH_PEBBLE_PID"
 	TH_PEBBLE_PID=""
 }
 
