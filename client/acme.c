@@ -911,13 +911,25 @@ int acme_order_wait_issued(struct acme *a, const char *url, const char *retry_af
 	return poll_until(a, url, 1, retry_after, POLL_ORDER, o);
 }
 
-int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
+/* One fetch, whatever its Retry-After. */
+static int get_once(struct acme *a, const char *url, int (*fn)(const char *, size_t, void *),
+		    void *out)
 {
 	char *ra = NULL;
-	int rc = poll_once(a, url, &ra, authz_parse_cb, z);
+	int rc = poll_once(a, url, &ra, fn, out);
 
 	free(ra);
 	return rc;
+}
+
+int acme_order_get(struct acme *a, const char *url, struct acme_order *o)
+{
+	return get_once(a, url, order_parse_cb, o);
+}
+
+int acme_authz_get(struct acme *a, const char *url, struct acme_authz *z)
+{
+	return get_once(a, url, authz_parse_cb, z);
 }
 
 int acme_authz_wait(struct acme *a, const char *url, struct acme_authz *z)

@@ -105,6 +105,8 @@ int acme_account_keychange(struct acme *a, const char *new_thumbprint);
  * NULL. When the CA answers alreadyReplaced, orders once more without `replaces`. */
 int acme_order_new(struct acme *a, char *const *names, size_t n_names, const char *profile,
 		   const char *replaces, struct acme_order *o, char **order_url);
+/* Fetch the order once (POST-as-GET), in whatever state it is. */
+int acme_order_get(struct acme *a, const char *url, struct acme_order *o);
 /* Poll until the order leaves "pending"/"processing"; o holds the last state.
  * The first poll is at once; the pauses after it back off from 10 ms to 1.6 s, and
  * a Retry-After can lengthen a pause but never shorten it (no poll storms). */

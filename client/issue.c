@@ -22,6 +22,7 @@
 #include "client/cli.h"
 #include "client/guard.h"
 #include "client/opts.h"
+#include "client/pending.h"
 #include "client/renewal.h"
 #include "client/portcheck.h"
 #include "client/store.h"
@@ -50,7 +51,9 @@ static void issue_usage(FILE *f)
 "usage: p11acme [global options] issue -d NAME [-d NAME...] [--cert-name NAME] SOLVER [options]\n"
 "\n"
 "Solvers (exactly one):\n"
-"  --webroot DIR          write DIR/.well-known/acme-challenge/TOKEN (http-01)\n"
+"  --webroot DIR          write DIR/.well-known/acme-challenge/TOKEN (http-01); given\n"
+"                         several times, each is for the -d names after it (the\n"
+"                         names before the first take the first): a webroot map\n"
 "  --standalone           built-in http-01 server on every address\n"
 "      [--http-port N]    port to listen on (default 80)\n"
 "      [--http-address A] listen only on address A\n"
@@ -122,23 +125,46 @@ static const struct option issue_opts_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* What the parser remembers between options. */
+struct issue_parse_state {
+	int http_opts;                            /* --http-port or --http-address */
+	const char *webroot_for[ISSUE_MAX_NAMES]; /* the --webroot before each -d name */
+	const char *cur_webroot;
+	int n_webroots;
+};
+
+/* One --webroot: the first is the solver's; each is for the -d names after it. */
+static int webroot_option(struct issue_req *o, struct issue_parse_state *st)
+{
+	int rc = set_solver(o, SOLVE_WEBROOT);
+
+	if (o->solver.webroot == NULL)
+		o->solver.webroot = optarg;
+	st->cur_webroot = optarg;
+	st->n_webroots++;
+	return rc;
+}
+
 /* One option of issue: EXIT_OK to go on, -1 after --help (printed), else the exit
  * status. */
-static int issue_option(int c, struct issue_req *o, int *http_opts)
+static int issue_option(int c, struct issue_req *o, struct issue_parse_state *st)
 {
 	int rc = EXIT_OK;
 
 	switch (c) {
-	case 'd': rc = issue_req_add_name(o, optarg); break;
+	case 'd':
+		if ((rc = issue_req_add_name(o, optarg)) == EXIT_OK)
+			st->webroot_for[o->n_names - 1] = st->cur_webroot;
+		break;
 	case O_CN: o->cert_name = optarg; break;
-	case O_WEBROOT: rc = set_solver(o, SOLVE_WEBROOT); o->solver.webroot = optarg; break;
+	case O_WEBROOT: rc = webroot_option(o, st); break;
 	case O_STANDALONE: rc = set_solver(o, SOLVE_STANDALONE); break;
 	case O_PORT:
-		*http_opts = 1;
+		st->http_opts = 1;
 		if (parse_port(optarg, &o->solver.http_port) != 0)
 			rc = cli_usage_error("issue", "--http-port: not a port: %s", optarg);
 		break;
-	case O_ADDR: *http_opts = 1; o->solver.http_address = optarg; break;
+	case O_ADDR: st->http_opts = 1; o->solver.http_address = optarg; break;
 	case O_STATELESS: rc = set_solver(o, SOLVE_STATELESS); break;
 	case O_DNS: rc = set_solver(o, SOLVE_DNS); o->solver.dns_hook = optarg; break;
 	case O_REUSE: rc = set_solver(o, SOLVE_REUSE); break;
@@ -158,16 +184,28 @@ static int issue_option(int c, struct issue_req *o, int *http_opts)
 
 static int issue_parse(int argc, char **argv, struct issue_req *o)
 {
-	int c, rc, http_opts = 0;
+	struct issue_parse_state st = { 0 };
+	int c, rc;
 
 	optind = 0;
 	while ((c = opts_getopt(argc, argv, "d:h", issue_opts_long)) != -1)
-		if ((rc = issue_option(c, o, &http_opts)) != EXIT_OK)
+		if ((rc = issue_option(c, o, &st)) != EXIT_OK)
 			return rc;
 	if (optind < argc)
 		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
-	if (o->solver.kind != SOLVE_NONE && http_opts && o->solver.kind != SOLVE_STANDALONE)
+	if (o->solver.kind != SOLVE_NONE && st.http_opts && o->solver.kind != SOLVE_STANDALONE)
 		return cli_usage_error("issue", "--http-port and --http-address go with --standalone");
+	if (st.n_webroots > 1 && o->csr_file != NULL && o->n_names == 0)
+		return cli_usage_error("issue", "several --webroot need their -d names (with --csr too)");
+	/* several --webroot: each is for the -d names after it (certbot's -w); names
+	 * before the first take the first */
+	if (st.n_webroots > 1) {
+		for (size_t i = 0; i < o->n_names; i++)
+			o->map[i] = (struct webroot_map){ o->names[i], st.webroot_for[i] ?
+							  st.webroot_for[i] : o->solver.webroot };
+		o->solver.webroot_map = o->map;
+		o->solver.n_webroot_map = o->n_names;
+	}
 	return issue_req_check(o);
 }
 
@@ -327,7 +365,8 @@ static int issue_authorize(struct issue *is)
 	struct acme_authz *zs = NULL;
 	int rc = EXIT_FAIL;
 
-	if (is->order.state == ACME_ST_READY) {
+	if (is->order.state == ACME_ST_READY || is->order.state == ACME_ST_PROCESSING ||
+	    is->order.state == ACME_ST_VALID) {
 		issue_authz_all_valid(is);
 		return EXIT_OK;
 	}
@@ -400,7 +439,9 @@ static int issue_csr(struct issue *is)
 			return EXIT_FAIL;
 		return EXIT_OK;
 	}
-	if ((is->cert_key = certkey_generate(o->key_type ? o->key_type : "ec256")) == NULL)
+	/* a resumed order comes with the key it was made for */
+	if (is->cert_key == NULL &&
+	    (is->cert_key = certkey_generate(o->key_type ? o->key_type : "ec256")) == NULL)
 		return EXIT_FAIL;
 	if (certkey_csr(is->cert_key, o->names, o->n_names, &is->csr, &is->csr_len) != 0)
 		return EXIT_FAIL;
@@ -416,10 +457,27 @@ static int order_failed(const struct issue *is, const char *expected)
 	return EXIT_FAIL;
 }
 
+/* A resumed order that an earlier run finalized: wait for it to be valid; the CSR
+ * (for the commit's check) is made again from the recorded key. */
+static int issue_finalized(struct issue *is)
+{
+	if (issue_csr(is) != EXIT_OK)
+		return EXIT_FAIL;
+	if (is->order.state != ACME_ST_VALID &&
+	    acme_order_wait_issued(&is->a, is->order_url, NULL, &is->order) != 0)
+		return EXIT_FAIL;
+	if (is->order.state != ACME_ST_VALID || is->order.certificate == NULL)
+		return order_failed(is, "valid with a certificate");
+	return EXIT_OK;
+}
+
 static int issue_finalize(struct issue *is)
 {
 	char *finalize = NULL, *retry_after = NULL;
 	int rc = EXIT_FAIL;
+
+	if (is->order.state == ACME_ST_VALID || is->order.state == ACME_ST_PROCESSING)
+		return issue_finalized(is);
 
 	/* A "ready" order (from newOrder, all authorizations reused) needs no second
 	 * look; after solving challenges it is fetched until it leaves "pending". */
@@ -678,6 +736,47 @@ static void issue_free(struct issue *is)
 	signer_stop(is->signer);
 }
 
+/* Record the new order, with the key its CSR is for, until the set is live. */
+static void issue_pending_save(struct issue *is)
+{
+	struct pending_order p = { 0 };
+
+	p.server = (char *)is->g->server;
+	p.account = is->a.kid;
+	p.order_url = is->order_url;
+	p.names = is->req->names;
+	p.n_names = is->req->n_names;
+	if (is->cert_key != NULL && (p.key_pem = certkey_pem(is->cert_key)) == NULL)
+		return;
+	pending_save(is->g->config_dir, is->req->cert_name, &p);
+	secret_free(p.key_pem);
+}
+
+/* The session, then the order: the one an earlier run could not store, else a new
+ * one after the checks that it can be stored (and that the port is free), recorded
+ * with its key. */
+static int issue_begin(struct issue *is)
+{
+	const struct issue_req *r = is->req;
+	int rc, port = r->solver.http_port > 0 ? r->solver.http_port : 80;
+
+	if ((rc = cli_session(is->g, NULL, r->cert_key, &is->signer, &is->a, 1)) != EXIT_OK)
+		return rc;
+	if (store_commit_check(is->g->config_dir, r->cert_name) != 0)
+		return EXIT_FAIL;
+	if (pending_resume(&is->a, is->g->config_dir, r->cert_name, r->names, r->n_names,
+			   r->cert_key == NULL && r->csr_file == NULL, &is->order, &is->order_url,
+			   &is->cert_key))
+		return EXIT_OK;
+	/* a port held by another server must cost no order */
+	if (r->solver.kind == SOLVE_STANDALONE && port_check(r->solver.http_address, port) != 0)
+		return EXIT_FAIL;
+	if ((rc = issue_order(is)) != EXIT_OK || (rc = issue_csr(is)) != EXIT_OK)
+		return rc;
+	issue_pending_save(is);
+	return EXIT_OK;
+}
+
 int issue_run(const struct globals *g, struct issue_req *req, struct issue_result *res)
 {
 	struct issue is = { 0 };
@@ -689,19 +788,11 @@ int issue_run(const struct globals *g, struct issue_req *req, struct issue_resul
 	is.res = res;
 	if ((rc = issue_prepare(&is)) != EXIT_OK)
 		goto out;
-	if ((rc = cli_session(g, NULL, req->cert_key, &is.signer, &is.a, 1)) != EXIT_OK)
-		goto out;
-	/* a port held by another server must cost no order */
-	if (req->solver.kind == SOLVE_STANDALONE &&
-	    port_check(req->solver.http_address,
-		       req->solver.http_port > 0 ? req->solver.http_port : 80) != 0) {
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	if ((rc = issue_order(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
+	if ((rc = issue_begin(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
 	    (rc = issue_commit_traced(&is)) != EXIT_OK)
 		goto out;
+	pending_remove(g->config_dir, req->cert_name);
 	log_info("%s: certificate for %s is live in %s", req->cert_name, req->names[0],
 		 res->live_dir);
 	if ((res->cert_url = strdup(is.order.certificate)) == NULL)

@@ -27,6 +27,7 @@
 #include "client/cli.h"
 #include "client/issue.h"
 #include "client/opts.h"
+#include "client/prepost.h"
 #include "client/renewal.h"
 #include "client/store.h"
 #include "common/common.h"
@@ -38,7 +39,9 @@ struct renew_opts {
 	const char *cert_name;   /* NULL with --all */
 	long days;               /* -1: not given */
 	int force, dry_run;
+	int check;               /* --check: dry_run for every certificate, due or not */
 	const char *deploy_hook; /* overrides the conf's for this run only */
+	struct prepost *pp;      /* --pre-hook / --post-hook and what they know */
 	int lock_wait;
 	char host[256];
 };
@@ -68,6 +71,10 @@ static void renew_usage(FILE *f)
 "  --days N             also renew when fewer than N days are left\n"
 "  --force              renew even when not due\n"
 "  --dry-run            check everything and say what would happen; change nothing\n"
+"  --check              the health check: --dry-run for every certificate, due or\n"
+"                       not (conf, token login, account); exit 0 when all would work\n"
+"  --pre-hook CMD       run CMD once before the first renewal of this run\n"
+"  --post-hook CMD      run CMD once at the end of a run that renewed (or tried)\n"
 "  --deploy-hook CMD    run CMD after each renewal, instead of the conf's hook\n"
 "  --lock-wait SECONDS  wait this long for another run's lock (default %d)\n"
 "\n"
@@ -79,10 +86,13 @@ static void renew_usage(FILE *f)
 		LOCK_WAIT_DEFAULT);
 }
 
+static int renew_opts_check(struct renew_opts *o, int all);
+
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
 static int renew_parse(int argc, char **argv, struct renew_opts *o)
 {
-	enum { O_CN = 256, O_ALL, O_DAYS, O_FORCE, O_DRY, O_DEPLOY, O_LOCKWAIT };
+	enum { O_CN = 256, O_ALL, O_DAYS, O_FORCE, O_DRY, O_DEPLOY, O_LOCKWAIT, O_CHECK,
+	       O_PRE, O_POST };
 	static const struct option opts[] = {
 		{ "cert-name", required_argument, NULL, O_CN },
 		{ "all", no_argument, NULL, O_ALL },
@@ -90,7 +100,9 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "force-renewal", no_argument, NULL, O_FORCE },
 		{ "dry-run", no_argument, NULL, O_DRY },
-		{ "check", no_argument, NULL, O_DRY },
+		{ "check", no_argument, NULL, O_CHECK },
+		{ "pre-hook", required_argument, NULL, O_PRE },
+		{ "post-hook", required_argument, NULL, O_POST },
 		{ "deploy-hook", required_argument, NULL, O_DEPLOY },
 		{ "lock-wait", required_argument, NULL, O_LOCKWAIT },
 		{ "help", no_argument, NULL, 'h' },
@@ -112,6 +124,9 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 			break;
 		case O_FORCE: o->force = 1; break;
 		case O_DRY: o->dry_run = 1; break;
+		case O_CHECK: o->check = o->dry_run = 1; break;
+		case O_PRE: o->pp->pre = optarg; break;
+		case O_POST: o->pp->post = optarg; break;
 		case O_DEPLOY: o->deploy_hook = optarg; break;
 		case O_LOCKWAIT:
 			if (parse_long(optarg, 0, 86400, &v) != 0)
@@ -125,6 +140,15 @@ static int renew_parse(int argc, char **argv, struct renew_opts *o)
 	}
 	if (optind < argc)
 		return cli_usage_error("renew", "unexpected argument: %s", argv[optind]);
+	return renew_opts_check(o, all);
+}
+
+/* The options that only make sense together. */
+static int renew_opts_check(struct renew_opts *o, int all)
+{
+	if ((o->pp->pre != NULL && *o->pp->pre == '\0') ||
+	    (o->pp->post != NULL && *o->pp->post == '\0'))
+		return cli_usage_error("renew", "--pre-hook, --post-hook: empty command");
 	if (all && o->cert_name != NULL)
 		return cli_usage_error("renew", "--cert-name and --all exclude each other");
 	if (o->cert_name != NULL && !store_name_valid(o->cert_name))
@@ -256,6 +280,29 @@ static void due_reason(const struct renew_opts *o, const struct cert_info *ci,
 	}
 }
 
+/* Why there is no live/<name>/cert.pem: never issued, the link removed by hand
+ * (the archive has sets), or a link to a set that is gone. */
+static void live_missing_reason(const char *config_dir, const char *name, char *buf,
+				size_t len)
+{
+	char *link = xasprintf("%s/live/%s", config_dir, name);
+	long newest = store_archive_newest(config_dir, name);
+	struct stat st;
+	int is_link = link != NULL && lstat(link, &st) == 0 && S_ISLNK(st.st_mode);
+
+	free(link);
+	if (is_link) {
+		snprintf(buf, len, "live/%s points at a set that is gone; renewing repairs it", name);
+	} else if (newest > 0) {
+		snprintf(buf, len, "live/%s is missing, though archive/%s/%ld exists: removed by "
+			 "hand? 'p11acme delete --cert-name %s' removes a certificate", name, name,
+			 newest, name);
+		log_warn("%s: %s", name, buf);
+	} else {
+		snprintf(buf, len, "no live certificate");
+	}
+}
+
 /* Decide for the live certificate; fills res->due, reason, renew_at, replaces. */
 static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 			const char *name, struct renew_result *res)
@@ -275,7 +322,7 @@ static int renew_decide(const struct globals *rg, const struct renew_opts *o,
 	}
 	if (r == 1) {
 		res->due = 1;
-		snprintf(res->reason, sizeof(res->reason), "no live certificate");
+		live_missing_reason(rg->config_dir, name, res->reason, sizeof(res->reason));
 		return EXIT_OK;
 	}
 	res->not_after = ci.not_after;
@@ -314,10 +361,13 @@ static int renew_dry_check(const struct globals *rg, const struct issue_req *req
 {
 	struct signer *s = NULL;
 	struct acme a = { 0 };
-	int rc = cli_session(rg, NULL, req->cert_key, &s, &a, 1);
+	int rc;
 
+	log_last_error_clear();
+	rc = cli_session(rg, NULL, req->cert_key, &s, &a, 1);
 	if (rc != EXIT_OK)
-		snprintf(res->error, sizeof(res->error), "the account key or account is not usable");
+		snprintf(res->error, sizeof(res->error), "the account key or account is not "
+			 "usable: %s", log_last_error());
 	acme_close(&a);
 	signer_stop(s);
 	return rc;
@@ -335,7 +385,8 @@ static void renew_outcome(const struct globals *rg, const char *name, int rc,
 		snprintf(res->error, sizeof(res->error), "renewed, but the deploy hook (or the "
 			 "renewal config) failed; the new certificate stays live");
 	else if (rc != EXIT_OK)
-		snprintf(res->error, sizeof(res->error), "issuance failed (exit %d)", rc);
+		snprintf(res->error, sizeof(res->error), "issuance failed (exit %d)%s%s", rc,
+			 *log_last_error() ? ": " : "", log_last_error());
 	if (!res->renewed)
 		return;
 	p = xasprintf("%s/live/%s/cert.pem", rg->config_dir, name);
@@ -364,10 +415,17 @@ static int renew_do(const struct globals *rg, const struct renewal_conf *c,
 		rc = renew_dry_check(rg, &req, res);
 		goto out;
 	}
+	if (prepost_before(o->pp) != 0) {
+		snprintf(res->error, sizeof(res->error), "not renewed: the pre hook failed");
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	log_info("%s: renewing (%s)%s%s", name, res->reason, res->replaces ? "; replaces " : "",
 		 res->replaces ? res->replaces : "");
+	log_last_error_clear();
 	rc = issue_run(rg, &req, &ir);
 	renew_outcome(rg, name, rc, &ir, res);
+	prepost_after(o->pp, name, res->renewed);
 out:
 	issue_req_free(&req);
 	issue_result_free(&ir);
@@ -395,7 +453,7 @@ static int renew_one(const struct globals *g, const struct renew_opts *o, const 
 	}
 	/* Decided under the lock: a run that waited sees the certificate the other
 	 * run just committed, and finds it not due. */
-	if ((rc = renew_decide(&rg, o, name, res)) != EXIT_OK || !res->due)
+	if ((rc = renew_decide(&rg, o, name, res)) != EXIT_OK || (!res->due && !o->check))
 		goto out;
 	/* One refused PIN stops every login of the run: each costs one of the token's tries. */
 	if (signer_pin_refused()) {
@@ -422,9 +480,11 @@ static void result_print_text(const struct renew_opts *o, const struct renew_res
 	const char *what;
 
 	/* -q: a run in which nothing happened prints nothing at all */
-	if (log_verbosity < LOG_INFO && !res->due && res->error[0] == '\0')
+	if (log_verbosity < LOG_INFO && !res->due && res->error[0] == '\0' && !o->check)
 		return;
-	if (res->error[0] != '\0' && !res->renewed)
+	if (o->check)
+		what = res->error[0] != '\0' ? "check failed" : "check ok";
+	else if (res->error[0] != '\0' && !res->renewed)
 		what = "failed";
 	else if (res->renewed)
 		what = "renewed";
@@ -469,6 +529,8 @@ static void result_print(const struct globals *g, const struct renew_opts *o,
 	cJSON_AddBoolToObject(j, "renewed", res->renewed);
 	cJSON_AddBoolToObject(j, "due", res->due);
 	cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
+	if (o->check)
+		cJSON_AddStringToObject(j, "check", res->error[0] != '\0' ? "failed" : "ok");
 	cJSON_AddStringToObject(j, "reason", res->reason);
 	if (res->renew_at[0] != '\0' && !res->due)
 		cJSON_AddStringToObject(j, "renew_at", res->renew_at);
@@ -497,13 +559,16 @@ static int combine(int acc, int rc)
 int cmd_renew(const struct globals *g, int argc, char **argv)
 {
 	struct renew_opts o = { 0 };
+	struct prepost pp = { 0 };
 	char **names = NULL;
 	size_t n = 0;
 	int rc, total = EXIT_OK;
 
+	o.pp = &pp;
 	rc = renew_parse(argc, argv, &o);
 	if (rc != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
+	pp.ho = hook_opts_of(g);
 	if (o.cert_name != NULL) {
 		if ((names = calloc(2, sizeof(char *))) == NULL ||
 		    (names[0] = strdup(o.cert_name)) == NULL) {
@@ -528,5 +593,7 @@ int cmd_renew(const struct globals *g, int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
+	if (prepost_end(&pp) != 0)
+		total = combine(total, EXIT_FAIL);
 	return total;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/certkey.h"
 #include "client/store.h"
 #include "client/strict.h"
 #include "common/common.h"
@@ -27,8 +28,14 @@ static const char *const conf_keys[] = {
 	"pin_source", "signer",
 	"ca_bundle", "timeout", "domain", "solver", "webroot", "http_port", "http_address",
 	"dns_hook", "key_type", "cert_key", "csr", "profile", "preferred_chain",
-	"deploy_hook", "allow_extractable_key", NULL,
+	"deploy_hook", "allow_extractable_key", "webroot_map", NULL,
 };
+
+/* The keys that may repeat. */
+static int conf_key_repeats(const char *k)
+{
+	return strcmp(k, "domain") == 0 || strcmp(k, "webroot_map") == 0;
+}
 
 /* ---- reading ---- */
 
@@ -81,11 +88,67 @@ static int renewal_parse_lines(struct renewal_conf *c, const char *path, char *e
 				 c->kv[c->n].key);
 			return -1;
 		}
-		if (strcmp(c->kv[c->n].key, "domain") != 0 && renewal_get(c, c->kv[c->n].key) != NULL) {
+		if (!conf_key_repeats(c->kv[c->n].key) && renewal_get(c, c->kv[c->n].key) != NULL) {
 			snprintf(err, errlen, "%s:%zu: '%s' given twice", path, lineno, c->kv[c->n].key);
 			return -1;
 		}
+		c->line[c->n] = lineno;
 		c->n++;
+	}
+	return 0;
+}
+
+static int in_list(const char *const *list, const char *v)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, v) == 0)
+			return 1;
+	return 0;
+}
+
+/* What is wrong with one value, or NULL. */
+static const char *conf_value_problem(const char *k, const char *val)
+{
+	static const char *const solvers[] = { "webroot", "standalone", "stateless",
+					       "dns-hook", "reuse-only", NULL };
+	static const char *const yesno[] = { "yes", "no", NULL };
+	long v;
+
+	if (strcmp(k, "http_port") == 0 && parse_long(val, 1, 65535, &v) != 0)
+		return "not a port";
+	if (strcmp(k, "timeout") == 0 && parse_long(val, 1, 86400, &v) != 0)
+		return "not a number of seconds (1..86400)";
+	if (strcmp(k, "solver") == 0 && !in_list(solvers, val))
+		return "not a solver (webroot, standalone, stateless, dns-hook, reuse-only)";
+	if (strcmp(k, "key_type") == 0 && !certkey_type_valid(val))
+		return "not a key type (ec256, ec384, rsa2048, rsa3072, rsa4096)";
+	if (strcmp(k, "allow_extractable_key") == 0 && !in_list(yesno, val))
+		return "yes or no";
+	if (strcmp(k, "webroot_map") == 0 && (strchr(val, ' ') == NULL || *val == ' '))
+		return "not 'NAME DIR'";
+	if (strcmp(k, "domain") == 0 && *val == '\0')
+		return "empty";
+	return NULL;
+}
+
+/* Every value, as issue would check it: "FILE:LINE: key: problem: value". */
+static int conf_check_values(const struct renewal_conf *c, const char *path, char *err,
+			     size_t errlen)
+{
+	const char *sv = renewal_get(c, "solver"), *why;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if ((why = conf_value_problem(c->kv[i].key, c->kv[i].value)) != NULL) {
+			snprintf(err, errlen, "%s:%zu: %s: %s: %s", path, c->line[i], c->kv[i].key,
+				 why, c->kv[i].value);
+			return -1;
+		}
+	}
+	if ((strcmp(sv, "webroot") == 0 && renewal_get(c, "webroot") == NULL) ||
+	    (strcmp(sv, "dns-hook") == 0 && renewal_get(c, "dns_hook") == NULL)) {
+		snprintf(err, errlen, "%s: solver = %s needs its %s line", path, sv,
+			 strcmp(sv, "webroot") == 0 ? "webroot" : "dns_hook");
+		return -1;
 	}
 	return 0;
 }
@@ -124,6 +187,8 @@ int renewal_read(const char *config_dir, const char *name, struct renewal_conf *
 		snprintf(err, errlen, "%s: no solver or no domain", path);
 		goto out;
 	}
+	if (conf_check_values(c, path, err, errlen) != 0)
+		goto out;
 	rc = EXIT_OK;
 out:
 	free(dir);
@@ -302,6 +367,29 @@ static int conf_solver(const struct renewal_conf *c, struct solver_opts *so, cha
 	return EXIT_OK;
 }
 
+/* The webroot_map lines ("NAME DIR", checked by renewal_read) into r->map; a name
+ * without a line takes the first webroot. 0, or -1 when out of memory. */
+static int conf_map(const struct renewal_conf *c, struct issue_req *r)
+{
+	size_t from = 0, n = 0;
+	const char *v;
+	char *sp;
+
+	while ((v = renewal_next(c, "webroot_map", &from)) != NULL && n < ISSUE_MAX_NAMES) {
+		if ((r->map_text[n] = strdup(v)) == NULL)
+			return -1;
+		sp = strchr(r->map_text[n], ' ');
+		*sp = '\0';
+		r->map[n] = (struct webroot_map){ r->map_text[n], str_trim(sp + 1) };
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	r->solver.webroot_map = r->map;
+	r->solver.n_webroot_map = n;
+	return 0;
+}
+
 int renewal_to_req(const struct renewal_conf *c, const char *name, struct issue_req *r,
 		   char *err, size_t errlen)
 {
@@ -321,6 +409,8 @@ int renewal_to_req(const struct renewal_conf *c, const char *name, struct issue_
 	r->profile = renewal_get(c, "profile");
 	r->preferred_chain = renewal_get(c, "preferred_chain");
 	r->deploy_hook = renewal_get(c, "deploy_hook");
+	if (r->solver.kind == SOLVE_WEBROOT && conf_map(c, r) != 0)
+		return EXIT_FAIL;
 	return issue_req_check(r);
 }
 /* ---- writing ---- */
@@ -381,17 +471,71 @@ out:
 	return rc;
 }
 
+/* The solver lines to record: the request's, except that a --reuse-only run keeps
+ * the solver that an existing conf records (a fallback is not a way to renew). The
+ * strings may point into *keep, which the caller frees. */
+static void record_solver(const struct globals *g, const struct issue_req *r,
+			  const char *port, const char *v[5], struct renewal_conf *keep)
+{
+	char err[512];
+	const char *rec;
+
+	v[0] = solver_name(r->solver.kind);
+	v[1] = r->solver.webroot;
+	v[2] = port[0] ? port : NULL;
+	v[3] = r->solver.http_address;
+	v[4] = r->solver.dns_hook;
+	if (r->solver.kind != SOLVE_REUSE ||
+	    renewal_read(g->config_dir, r->cert_name, keep, err, sizeof(err)) != EXIT_OK)
+		return;
+	rec = renewal_get(keep, "solver");
+	if (rec == NULL || strcmp(rec, solver_name(SOLVE_REUSE)) == 0)
+		return;
+	v[0] = rec;
+	v[1] = renewal_get(keep, "webroot");
+	v[2] = renewal_get(keep, "http_port");
+	v[3] = renewal_get(keep, "http_address");
+	v[4] = renewal_get(keep, "dns_hook");
+	log_info("%s: --reuse-only got this certificate; the renewal config keeps the solver "
+		 "'%s' for renewals", r->cert_name, rec);
+}
+
+/* The webroot_map lines after kv[n]: the request's map, or the kept conf's when a
+ * --reuse-only run keeps its webroot solver. The new strings go to maps[] (the
+ * caller frees them). Returns the new n. */
+static size_t record_map(const struct issue_req *r, const struct renewal_conf *keep,
+			 struct conf_kv *kv, size_t n, char **maps)
+{
+	size_t from = 0, m = 0;
+	const char *v;
+
+	if (r->solver.kind == SOLVE_REUSE) {
+		while (m++ < ISSUE_MAX_NAMES && (v = renewal_next(keep, "webroot_map", &from)) != NULL)
+			kv[n++] = (struct conf_kv){ "webroot_map", v };
+		return n;
+	}
+	for (size_t i = 0; i < r->solver.n_webroot_map; i++)
+		if ((maps[i] = xasprintf("%s %s", r->solver.webroot_map[i].name,
+					 r->solver.webroot_map[i].dir)) != NULL)
+			kv[n++] = (struct conf_kv){ "webroot_map", maps[i] };
+	return n;
+}
+
 int renewal_write(const struct globals *g, const struct issue_req *r, const char *account)
 {
-	struct conf_kv kv[ISSUE_MAX_NAMES + 24];
+	struct conf_kv kv[2 * ISSUE_MAX_NAMES + 24];
+	char *maps[ISSUE_MAX_NAMES] = { NULL };
 	char *key = uri_redact_pin(g->key_uri, NULL), *ck = uri_redact_pin(r->cert_key, NULL);
 	char port[16] = "", timeout[16];
+	const char *sv[5];
+	struct renewal_conf keep = { 0 };
 	size_t n = 0;
 	int rc;
 
 	snprintf(timeout, sizeof(timeout), "%d", g->timeout);
 	if (r->solver.http_port > 0)
 		snprintf(port, sizeof(port), "%d", r->solver.http_port);
+	record_solver(g, r, port, sv, &keep);
 	kv[n++] = (struct conf_kv){ "cert_name", r->cert_name };
 	kv[n++] = (struct conf_kv){ "server", g->server };
 	kv[n++] = (struct conf_kv){ "account", account };
@@ -408,11 +552,13 @@ int renewal_write(const struct globals *g, const struct issue_req *r, const char
 	kv[n++] = (struct conf_kv){ "timeout", g->timeout_given ? timeout : NULL };
 	for (size_t i = 0; i < r->n_names; i++)
 		kv[n++] = (struct conf_kv){ "domain", r->names[i] };
-	kv[n++] = (struct conf_kv){ "solver", solver_name(r->solver.kind) };
-	kv[n++] = (struct conf_kv){ "webroot", r->solver.webroot };
-	kv[n++] = (struct conf_kv){ "http_port", port[0] ? port : NULL };
-	kv[n++] = (struct conf_kv){ "http_address", r->solver.http_address };
-	kv[n++] = (struct conf_kv){ "dns_hook", r->solver.dns_hook };
+	if (strcmp(sv[0], solver_name(SOLVE_WEBROOT)) == 0)
+		n = record_map(r, &keep, kv, n, maps);
+	kv[n++] = (struct conf_kv){ "solver", sv[0] };
+	kv[n++] = (struct conf_kv){ "webroot", sv[1] };
+	kv[n++] = (struct conf_kv){ "http_port", sv[2] };
+	kv[n++] = (struct conf_kv){ "http_address", sv[3] };
+	kv[n++] = (struct conf_kv){ "dns_hook", sv[4] };
 	kv[n++] = (struct conf_kv){ "key_type", r->cert_key || r->csr_file ? NULL :
 			r->key_type ? r->key_type : "ec256" };
 	kv[n++] = (struct conf_kv){ "cert_key", ck };
@@ -423,6 +569,9 @@ int renewal_write(const struct globals *g, const struct issue_req *r, const char
 	if (g->allow_extractable)
 		kv[n++] = (struct conf_kv){ "allow_extractable_key", "yes" };
 	rc = conf_write(g->config_dir, r->cert_name, kv, n);
+	renewal_free(&keep);
+	for (size_t i = 0; i < ISSUE_MAX_NAMES; i++)
+		free(maps[i]);
 	free(key);
 	free(ck);
 	return rc;

@@ -6,8 +6,9 @@
  * The format (version 1), for `p11acme renew` and for people:
  * - one "key = value" per line; lines starting with '#' and blank lines are ignored;
  * - the value runs to the end of the line, spaces around it trimmed, no quoting;
- * - "domain" repeats, once per name, in order (the first is the CN); no other key
- *   may repeat, and an unknown key is an error;
+ * - "domain" repeats, once per name, in order (the first is the CN); so does
+ *   "webroot_map" ("NAME DIR", with several --webroot); no other key may repeat,
+ *   and an unknown key is an error;
  * - absent keys mean the default; secrets (PINs) are never written.
  * docs/ARCHITECTURE.md lists the keys.
  */
@@ -30,11 +31,15 @@ struct conf_kv {
 struct renewal_conf {
 	char *text;
 	struct conf_kv kv[RENEWAL_MAX_KV];
+	size_t line[RENEWAL_MAX_KV];  /* of each entry, for messages */
 	size_t n;
 };
 
 /* Read and check CONFIG_DIR/renewal/<name>.conf: known keys only, no repeats but
- * "domain", cert_name (when present) equal to name, a solver and a domain or csr.
+ * "domain" and "webroot_map", cert_name (when present) equal to name, a solver and
+ * a domain or csr, and every value as issue would check it (port, timeout, solver
+ * and its setting, key type, yes/no, NAME DIR), so that a bad conf is found on every
+ * run and not on the day it is due. err reads "FILE:LINE: key: problem: value".
  * Returns EXIT_OK, EXIT_USAGE (missing or malformed: a configuration error) or
  * EXIT_FAIL; err gets a short reason (not logged). */
 int renewal_read(const char *config_dir, const char *name, struct renewal_conf *c,

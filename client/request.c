@@ -75,5 +75,7 @@ void issue_req_free(struct issue_req *r)
 	for (size_t i = 0; i < r->n_names; i++)
 		free(r->names[i]);
 	free(r->cert_name_owned);
+	for (size_t i = 0; i < ISSUE_MAX_NAMES; i++)
+		free(r->map_text[i]);
 	memset(r, 0, sizeof(*r));
 }

@@ -34,6 +34,9 @@ struct issue_req {
 	const char *replaces;         /* RFC 9773 certID of the certificate replaced, or NULL */
 	int force;                    /* issue --force, and renew (it decided): no guard.h
 				       * check of an existing cert_name */
+	struct webroot_map map[ISSUE_MAX_NAMES]; /* with several --webroot: each name's
+				       * (solver.webroot_map points here) */
+	char *map_text[ISSUE_MAX_NAMES]; /* renewal_to_req's split copies (malloc'd) */
 };
 
 /* Normalize a DNS name (lowercase, no trailing dot, LDH labels, '*.' only first) and

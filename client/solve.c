@@ -32,8 +32,12 @@ struct solver {
 	struct solver_opts o;
 	char *thumbprint;
 	struct http01_server *srv;
-	char *chall_dir;       /* DIR/.well-known/acme-challenge */
-	int made_dirs;         /* we created .well-known and acme-challenge */
+	struct webroot_dir {
+		const char *root;  /* a webroot (o.webroot or one of o.webroot_map) */
+		char *chall_dir;   /* root/.well-known/acme-challenge */
+		int made_dirs;     /* we created .well-known and acme-challenge */
+	} wr[SOLVER_MAX];
+	size_t n_wr;
 	struct pending p[SOLVER_MAX];
 	size_t n;
 };
@@ -77,50 +81,68 @@ struct solver *solver_new(const struct solver_opts *o, const char *thumbprint)
 
 /* ---- webroot ---- */
 
-static int webroot_dirs(struct solver *s)
+/* The webroot for an identifier: its entry in the map, else the one --webroot. */
+static const char *webroot_of(const struct solver *s, const char *ident)
 {
+	for (size_t i = 0; i < s->o.n_webroot_map; i++)
+		if (strcmp(s->o.webroot_map[i].name, ident) == 0)
+			return s->o.webroot_map[i].dir;
+	return s->o.webroot;
+}
+
+/* root/.well-known/acme-challenge, made (0755) the first time it is asked for. */
+static const char *webroot_dirs(struct solver *s, const char *root)
+{
+	struct webroot_dir *w;
 	char *wk = NULL;
 	struct stat st;
-	int rc = -1, made_chall;
+	int made_chall;
 
-	if (s->chall_dir != NULL)
-		return 0;
-	if (stat(s->o.webroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_error("%s: not a directory", s->o.webroot);
-		return -1;
+	for (size_t i = 0; root != NULL && i < s->n_wr; i++)
+		if (strcmp(s->wr[i].root, root) == 0)
+			return s->wr[i].chall_dir;
+	if (root == NULL || s->n_wr >= SOLVER_MAX || stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_error("%s: not a directory", root != NULL ? root : "(no --webroot)");
+		return NULL;
 	}
-	if ((wk = xasprintf("%s/.well-known", s->o.webroot)) == NULL ||
-	    (s->chall_dir = xasprintf("%s/acme-challenge", wk)) == NULL)
-		goto out;
-	s->made_dirs = stat(wk, &st) != 0;
-	made_chall = stat(s->chall_dir, &st) != 0;
-	if (mkdir_p(s->chall_dir, 0755) != 0) {
-		log_error("%s: %s", s->chall_dir, strerror(errno));
-		goto out;
+	w = &s->wr[s->n_wr];
+	w->root = root;
+	if ((wk = xasprintf("%s/.well-known", root)) == NULL ||
+	    (w->chall_dir = xasprintf("%s/acme-challenge", wk)) == NULL)
+		goto fail;
+	w->made_dirs = stat(wk, &st) != 0;
+	made_chall = stat(w->chall_dir, &st) != 0;
+	s->n_wr++;  /* from here, solver_end removes what was made */
+	if (mkdir_p(w->chall_dir, 0755) != 0) {
+		log_error("%s: %s", w->chall_dir, strerror(errno));
+		goto fail;
 	}
 	/* 0755 whatever the umask (the timer's unit has UMask=0077): the web server
 	 * usually runs as another user and must reach the files. */
-	if ((s->made_dirs && chmod(wk, 0755) != 0) ||
-	    (made_chall && chmod(s->chall_dir, 0755) != 0)) {
-		log_error("%s: chmod: %s", s->chall_dir, strerror(errno));
-		goto out;
+	if ((w->made_dirs && chmod(wk, 0755) != 0) ||
+	    (made_chall && chmod(w->chall_dir, 0755) != 0)) {
+		log_error("%s: chmod: %s", w->chall_dir, strerror(errno));
+		goto fail;
 	}
 	/* what we made goes again, even when a signal ends the run (cleanup.h) */
 	if (made_chall)
-		cleanup_add_dir(s->chall_dir);
-	if (s->made_dirs)
+		cleanup_add_dir(w->chall_dir);
+	if (w->made_dirs)
 		cleanup_add_dir(wk);
-	rc = 0;
-out:
 	free(wk);
-	return rc;
+	return w->chall_dir;
+fail:
+	free(wk);
+	return NULL;
 }
 
 static int webroot_begin(struct solver *s, struct pending *p, const char *keyauth)
 {
-	if (webroot_dirs(s) != 0)
+	const char *dir = webroot_dirs(s, webroot_of(s, p->ident));
+
+	if (dir == NULL)
 		return -1;
-	if ((p->file = xasprintf("%s/%s", s->chall_dir, p->token)) == NULL)
+	if ((p->file = xasprintf("%s/%s", dir, p->token)) == NULL)
 		return -1;
 	/* World-readable: the web server usually runs as another user. */
 	if (file_write_atomic(p->file, keyauth, strlen(keyauth), 0644) != 0) {
@@ -313,16 +335,19 @@ void solver_end(struct solver *s)
 		free(p->auth);
 		free(p->file);
 	}
-	if (s->chall_dir != NULL && s->made_dirs) {
-		/* Only what we made, and only when empty (rmdir refuses otherwise). */
-		rmdir(s->chall_dir);
-		if ((wk = xasprintf("%s/.well-known", s->o.webroot)) != NULL)
-			rmdir(wk);
+	for (size_t i = 0; i < s->n_wr; i++) {
+		if (s->wr[i].chall_dir != NULL && s->wr[i].made_dirs) {
+			/* Only what we made, and only when empty (rmdir refuses otherwise). */
+			rmdir(s->wr[i].chall_dir);
+			free(wk);
+			if ((wk = xasprintf("%s/.well-known", s->wr[i].root)) != NULL)
+				rmdir(wk);
+		}
+		free(s->wr[i].chall_dir);
 	}
 	if (s->srv != NULL)
 		http01_stop(s->srv);
 	free(wk);
-	free(s->chall_dir);
 	free(s->thumbprint);
 	free(s);
 }

@@ -20,9 +20,16 @@ enum solver_kind {
 	SOLVE_REUSE,       /* answer nothing; valid authorizations only */
 };
 
+/* One name of a webroot map (certbot's -w before its -d names). */
+struct webroot_map {
+	const char *name, *dir;
+};
+
 struct solver_opts {
 	enum solver_kind kind;
-	const char *webroot;
+	const char *webroot;      /* the webroot, or the map's first */
+	const struct webroot_map *webroot_map; /* per name, with several --webroot */
+	size_t n_webroot_map;
 	const char *http_address; /* NULL: every address */
 	int http_port;            /* default 80 */
 	const char *dns_hook;

@@ -509,3 +509,90 @@ int store_live_revoked(const char *config_dir, const char *name)
 	free(marker);
 	return r;
 }
+/* ---- before newOrder: can the commit succeed? ---- */
+
+#define CHECK_BYTES (64 * 1024)  /* a set with a long chain is ~20 KiB, the conf ~2 KiB */
+
+/* Write and remove CHECK_BYTES in dir: 0, or -1 with errno (ENOSPC, EROFS, EACCES). */
+static int dir_takes_writes(const char *dir)
+{
+	char *path = xasprintf("%s/.check.%ld", dir, (long)getpid()), *buf = NULL;
+	int fd = -1, rc = -1, saved = 0;
+	ssize_t w;
+
+	if (path == NULL || (buf = calloc(1, CHECK_BYTES)) == NULL)
+		goto out;
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	w = write(fd, buf, CHECK_BYTES);
+	if (w == CHECK_BYTES && fsync(fd) == 0)
+		rc = 0;
+	else if (w >= 0 && w < CHECK_BYTES)
+		errno = ENOSPC;
+out:
+	saved = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	free(path);
+	free(buf);
+	errno = saved;
+	return rc;
+}
+
+/* live/<name> must be ours to replace: a symlink, or absent. */
+static int live_replaceable(const char *config_dir, const char *name)
+{
+	char *link = xasprintf("%s/live/%s", config_dir, name);
+	struct stat st;
+	int rc = 0;
+
+	if (link == NULL)
+		return -1;
+	if (lstat(link, &st) == 0 && !S_ISLNK(st.st_mode)) {
+		log_error("%s is a real %s, not p11acme's link to archive/%s/N: the new "
+			  "certificate could not replace it. Move it away (p11acme renews into "
+			  "live/%s); nothing was ordered", link, S_ISDIR(st.st_mode) ? "directory" :
+			  "file", name, name);
+		rc = -1;
+	}
+	free(link);
+	return rc;
+}
+
+int store_commit_check(const char *config_dir, const char *name)
+{
+	const char *subs[] = { "archive", "live", "renewal" };
+	char *dir = NULL;
+	int rc = -1;
+
+	if (!store_name_valid(name)) {
+		log_error("%s: not a usable certificate name", name);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		free(dir);
+		if ((dir = xasprintf("%s/%s", config_dir, subs[i])) == NULL)
+			goto out;
+		if (mkdir_p(dir, 0755) != 0 || dir_takes_writes(dir) != 0) {
+			log_error("%s: %s: the new certificate could not be stored; nothing was "
+				  "ordered", dir, strerror(errno));
+			goto out;
+		}
+	}
+	rc = live_replaceable(config_dir, name);
+out:
+	free(dir);
+	return rc;
+}
+
+long store_archive_newest(const char *config_dir, const char *name)
+{
+	char *archive = xasprintf("%s/archive/%s", config_dir, name);
+	long n = archive != NULL ? archive_last(archive) : 0;
+
+	free(archive);
+	return n;
+}

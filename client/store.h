@@ -47,12 +47,21 @@ struct cert_set {
 int store_commit(const char *config_dir, const char *name, const struct cert_set *set,
 		 char **live_dir);
 
+/* Before newOrder: 0 when a commit of name can succeed now: archive/, live/ and
+ * renewal/ exist (created) and take a write of a set's size (not read-only, not
+ * full), and live/<name> is absent or a symlink (a real directory there would stop
+ * the switch). Else -1 after logging what is wrong ("nothing was ordered"). */
+int store_commit_check(const char *config_dir, const char *name);
+
 /* After a revocation: when cert_path is the cert.pem of a set of ours
  * (archive/<name>/<n>/), write a "revoked" marker beside it, so that renew finds the
  * live certificate due. Anything else is left alone; a failure is a warning. */
 void store_mark_revoked(const char *config_dir, const char *cert_path, const char *reason);
 /* 1 when live/<name> carries that marker. */
 int store_live_revoked(const char *config_dir, const char *name);
+
+/* The highest numbered set in archive/<name>/, 0 when there is none. */
+long store_archive_newest(const char *config_dir, const char *name);
 
 /* 1 when name is usable as a certificate name (a path component). */
 int store_name_valid(const char *name);

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 /* A signer of this process reported SIGNER_ERR_PIN (signer_pin_refused). */
 static int pin_refused;
@@ -78,6 +80,98 @@ static void forget_pin(const char *source, void *arg)
 {
 	(void)arg;
 	tok_pin_forget(source);
+}
+
+/*
+ * env: PIN sources are read once per run. At the first fork the value is copied
+ * into one locked page of this process (mlock, left out of core dumps, wiped at
+ * exit) and then wiped from the environment (forget_pin), so that hooks never
+ * inherit it; each later signer child (renew --all starts one per certificate)
+ * gets it back in its own environment, where tokens/pin.c reads and wipes it.
+ */
+#define KEPT_PAGE 4096
+static char *kept_page;   /* "NAME\0VALUE\0" entries */
+static size_t kept_used;
+
+static void kept_wipe(void)
+{
+	if (kept_page == NULL)
+		return;
+	OPENSSL_cleanse(kept_page, KEPT_PAGE);
+	munlock(kept_page, KEPT_PAGE);
+	munmap(kept_page, KEPT_PAGE);
+	kept_page = NULL;
+	kept_used = 0;
+}
+
+static const char *kept_value(const char *name)
+{
+	size_t off = 0;
+
+	while (off < kept_used) {
+		const char *n = kept_page + off, *v = n + strlen(n) + 1;
+
+		if (strcmp(n, name) == 0)
+			return v;
+		off = (size_t)(v - kept_page) + strlen(v) + 1;
+	}
+	return NULL;
+}
+
+static int kept_map(void)
+{
+	static int registered;
+	void *p;
+
+	if (kept_page != NULL)
+		return 0;
+	if ((p = mmap(NULL, KEPT_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0)) == MAP_FAILED)
+		return -1;
+	if (mlock(p, KEPT_PAGE) != 0)
+		log_debug("signer: mlock of the PIN page: %s", strerror(errno));
+	madvise(p, KEPT_PAGE, MADV_DONTDUMP);
+	kept_page = p;
+	if (!registered++)
+		atexit(kept_wipe);
+	return 0;
+}
+
+/* Before a fork: keep the value of an env: source that is set and not kept yet. */
+static void keep_env_pin(const char *source, void *arg)
+{
+	struct tok_pin_source ps;
+	const char *val;
+	size_t nl, vl;
+
+	(void)arg;
+	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_ENV ||
+	    kept_value(ps.name) != NULL || (val = getenv(ps.name)) == NULL)
+		return;
+	nl = strlen(ps.name) + 1;
+	vl = strlen(val) + 1;
+	if (kept_map() != 0 || kept_used + nl + vl > KEPT_PAGE) {
+		log_warn("signer: cannot keep the PIN of %s for a second signer of this run",
+			 ps.name);
+		return;
+	}
+	memcpy(kept_page + kept_used, ps.name, nl);
+	memcpy(kept_page + kept_used + nl, val, vl);
+	kept_used += nl + vl;
+}
+
+/* In the child: an env: source that the parent wiped gets its kept value back. */
+static void restore_env_pin(const char *source, void *arg)
+{
+	struct tok_pin_source ps;
+	const char *val;
+
+	(void)arg;
+	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_ENV ||
+	    getenv(ps.name) != NULL || (val = kept_value(ps.name)) == NULL)
+		return;
+	if (setenv(ps.name, val, 1) != 0)
+		log_error("signer: cannot pass the PIN of %s on: %s", ps.name, strerror(errno));
 }
 
 struct keep_fds {
@@ -156,6 +250,7 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		log_error("signer: socketpair: %s", strerror(errno));
 		return -1;
 	}
+	signer_each_pin_source(cfg, keep_env_pin, NULL);
 	/* Buffered output would otherwise be written twice, once by each process. */
 	fflush(NULL);
 	if ((child = fork()) < 0) {
@@ -169,6 +264,8 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		memset(&keep, 0, sizeof(keep));
 		keep.fd[keep.n++] = sv[1];
 		signer_each_pin_source(cfg, keep_pin_fd, &keep);
+		signer_each_pin_source(cfg, restore_env_pin, NULL);
+		kept_wipe(); /* the child's copy: the value is in its environment now */
 		if (harden(parent, &keep) < 0)
 			_exit(1);
 		trace_open();

@@ -4,9 +4,10 @@
 python3 -m http.server does a reverse DNS lookup of the bind address before it
 listens (server_bind calls socket.getfqdn), which hangs where there is no DNS;
 this server skips that. Only GET/HEAD of regular files under DIR; everything else
-is 404. One line per request on stderr.
+is 404. One line per request on stderr. With --vhost, DIR holds one directory per
+name: a request for Host: NAME is served from DIR/NAME (certbot's webroot map).
 
-usage: webroot_server.py DIR ADDR PORT
+usage: webroot_server.py [--vhost] DIR ADDR PORT
 """
 import http.server
 import os
@@ -16,11 +17,23 @@ import sys
 
 class Handler(http.server.BaseHTTPRequestHandler):
     root = "."
+    vhost = False
+
+    def _root(self):
+        if not self.vhost:
+            return self.root
+        host = (self.headers.get("Host") or "").split(":", 1)[0].lower()
+        if not host or "/" in host or host.startswith("."):
+            return None
+        return os.path.realpath(os.path.join(self.root, host))
 
     def _file(self):
+        root = self._root()
+        if root is None:
+            return None
         path = self.path.split("?", 1)[0]
-        full = os.path.realpath(os.path.join(self.root, path.lstrip("/")))
-        if not full.startswith(self.root + os.sep) or not os.path.isfile(full):
+        full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
             return None
         with open(full, "rb") as f:
             return f.read()
@@ -62,7 +75,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def main():
-    root, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    args = sys.argv[1:]
+    if args and args[0] == "--vhost":
+        Handler.vhost = True
+        args = args[1:]
+    root, addr, port = args[0], args[1], int(args[2])
     Handler.root = os.path.realpath(root)
     with Server((addr, port), Handler) as srv:
         srv.serve_forever()
