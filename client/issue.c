@@ -790,8 +790,13 @@ int issue_run(const struct globals *g, struct issue_req *req, struct issue_resul
 		goto out;
 	if ((rc = issue_begin(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
-	    (rc = issue_commit_traced(&is)) != EXIT_OK)
+	    (rc = issue_commit_traced(&is)) != EXIT_OK) {
+		/* only a finished order is worth finishing next time */
+		if (is.order_url != NULL && is.order.state != ACME_ST_VALID &&
+		    is.order.state != ACME_ST_PROCESSING)
+			pending_remove(g->config_dir, req->cert_name);
 		goto out;
+	}
 	pending_remove(g->config_dir, req->cert_name);
 	log_info("%s: certificate for %s is live in %s", req->cert_name, req->names[0],
 		 res->live_dir);

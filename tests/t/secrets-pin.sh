@@ -13,10 +13,7 @@
 . "$(dirname "$0")/fault-common.inc"
 
 th_token
-PIN="Pq7-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')-pin"
-pkcs11-tool --module "$TH_MODULE" --token-label "$TH_TOKEN_LABEL" --login --pin 1234 \
-	--change-pin --new-pin "$PIN" >/dev/null 2>&1 || th_fail "cannot change the token's PIN"
-printf '%s\n' "$PIN" >"$TH_PIN_FILE"
+fc_unique_pin Pq7
 th_pebble_start
 th_expect_exit 0 th_p11acme account register --agree-tos --email admin@secrets.test
 
