@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "client/certkey.h"
+#include "client/cleanup.h"
 #include "client/cli.h"
 #include "client/guard.h"
 #include "client/opts.h"
@@ -476,6 +477,9 @@ static int issue_finalize(struct issue *is)
 	char *finalize = NULL, *retry_after = NULL;
 	int rc = EXIT_FAIL;
 
+	/* authorized: from here a run ended by a signal leaves the order record for the
+	 * next run (the solver's cleanup_clear did the same) */
+	cleanup_clear();
 	if (is->order.state == ACME_ST_VALID || is->order.state == ACME_ST_PROCESSING)
 		return issue_finalized(is);
 

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "client/acme.h"
+#include "client/cleanup.h"
 #include "common/common.h"
 
 #define PENDING_MAX (256 * 1024)
@@ -65,6 +66,8 @@ int pending_save(const char *config_dir, const char *name, const struct pending_
 			 "again", path, strerror(errno));
 		goto out;
 	}
+	/* a signal before the authorizations are done removes it (cleanup.h) */
+	cleanup_add_file(path);
 	rc = 0;
 out:
 	json_delete_wiped(o);

@@ -8,7 +8,10 @@
  *                                      names, and the certificate key it was made for
  *                                      (PEM; absent with --cert-key or --csr)
  *
- * Written after newOrder, before the CA sees a CSR; removed once the set is live.
+ * Written after newOrder, before the CA sees a CSR; removed once the set is live, when
+ * the run fails before the order is finished, and when a signal ends the run before
+ * the authorizations are done (cleanup.h): only a finished order (or one being
+ * finalized) is worth finishing next time.
  */
 #ifndef P11ACME_CLIENT_PENDING_H
 #define P11ACME_CLIENT_PENDING_H
