@@ -516,14 +516,22 @@ int store_live_revoked(const char *config_dir, const char *name)
 /* Write and remove CHECK_BYTES in dir: 0, or -1 with errno (ENOSPC, EROFS, EACCES). */
 static int dir_takes_writes(const char *dir)
 {
-	char *path = xasprintf("%s/.check.%ld", dir, (long)getpid()), *buf = NULL;
+	char *path = NULL, *buf = NULL;
 	int fd = -1, rc = -1, saved = 0;
 	ssize_t w;
 
-	if (path == NULL || (buf = calloc(1, CHECK_BYTES)) == NULL)
+	if ((buf = calloc(1, CHECK_BYTES)) == NULL)
 		goto out;
-	unlink(path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+	/* an unnamed file: a run killed here leaves nothing behind */
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* named as file_write_atomic's temporaries, which it sweeps */
+		if ((path = xasprintf("%s/.p11acme-tmp-%ld-check", dir, (long)getpid())) == NULL)
+			goto out;
+		unlink(path);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
 		goto out;
 	w = write(fd, buf, CHECK_BYTES);
 	if (w == CHECK_BYTES && fsync(fd) == 0)
@@ -532,10 +540,10 @@ static int dir_takes_writes(const char *dir)
 		errno = ENOSPC;
 out:
 	saved = errno;
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
+	if (path != NULL)
 		unlink(path);
-	}
 	free(path);
 	free(buf);
 	errno = saved;
