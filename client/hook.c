@@ -263,9 +263,11 @@ static int hook_path_ok(const char *cmd, const char *prog)
 	char *cand;
 	int rc = 0;
 
-	for (; path != NULL && *path != '\0' && rc == 0; path = *end ? end + 1 : end) {
+	for (; path != NULL && *path != '\0'; path = *end ? end + 1 : end) {
 		end = strchrnul(path, ':');
-		cand = xasprintf("%.*s/%s", (int)(end - path), end == path ? "." : path, prog);
+		/* an empty entry is the current directory */
+		cand = end == path ? xasprintf("./%s", prog) :
+				     xasprintf("%.*s/%s", (int)(end - path), path, prog);
 		if (cand != NULL && access(cand, F_OK) == 0) {
 			rc = hook_file_ok(cmd, cand, X_OK);
 			free(cand);
