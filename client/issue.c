@@ -770,8 +770,13 @@ static int issue_begin(struct issue *is)
 		return EXIT_FAIL;
 	if (pending_resume(&is->a, is->g->config_dir, r->cert_name, r->names, r->n_names,
 			   r->cert_key == NULL && r->csr_file == NULL, &is->order, &is->order_url,
-			   &is->cert_key))
-		return EXIT_OK;
+			   &is->cert_key)) {
+		/* the CA's order, as fetched now, must still be for these names */
+		if (order_idents_check(&is->order, r->names, r->n_names, is->order_url) == 0)
+			return EXIT_OK;
+		pending_remove(is->g->config_dir, r->cert_name);
+		return EXIT_FAIL;
+	}
 	/* a port held by another server must cost no order */
 	if (r->solver.kind == SOLVE_STANDALONE && port_check(r->solver.http_address, port) != 0)
 		return EXIT_FAIL;
