@@ -174,6 +174,71 @@ static void restore_env_pin(const char *source, void *arg)
 		log_error("signer: cannot pass the PIN of %s on: %s", ps.name, strerror(errno));
 }
 
+/*
+ * fd: sources are read once per run too: the first fork reads the descriptor to
+ * its end into the locked page (as "fd:N"), and every signer child gets the value
+ * back as a pipe on descriptor N, which tokens/pin.c reads and closes. Without it
+ * the second certificate of renew --all would read a closed or drained descriptor.
+ */
+#define FD_PIN_MAX 1024   /* tokens/pin.c reads no more */
+
+static void keep_fd_pin(const char *source, void *arg)
+{
+	struct tok_pin_source ps;
+	char buf[FD_PIN_MAX + 1];
+	size_t len = 0, sl = strlen(source) + 1;
+	ssize_t n;
+
+	(void)arg;
+	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_FD ||
+	    kept_value(source) != NULL)
+		return;
+	while (len < FD_PIN_MAX && (n = read(ps.fd, buf + len, FD_PIN_MAX - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;   /* the child reports the descriptor's error */
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		log_error("signer: the PIN from fd %d contains a NUL byte", ps.fd);
+	} else if (kept_map() != 0 || kept_used + sl + len + 1 > KEPT_PAGE) {
+		log_warn("signer: cannot keep the PIN of %s for the signers of this run", source);
+	} else {
+		memcpy(kept_page + kept_used, source, sl);
+		memcpy(kept_page + kept_used + sl, buf, len + 1);
+		kept_used += sl + len + 1;
+	}
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/* In the child: descriptor N becomes a pipe that holds the kept value (less than
+ * a pipe's buffer, so the write never blocks); an empty pipe when none is kept. */
+static void restore_fd_pin(const char *source, void *arg)
+{
+	struct tok_pin_source ps;
+	const char *val;
+	int p[2];
+
+	(void)arg;
+	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_FD)
+		return;
+	if (pipe(p) != 0) {
+		log_error("signer: cannot pass the PIN of %s on: %s", source, strerror(errno));
+		return;
+	}
+	if ((val = kept_value(source)) != NULL && write(p[1], val, strlen(val)) < 0)
+		log_error("signer: cannot pass the PIN of %s on: %s", source, strerror(errno));
+	close(p[1]);
+	if (p[0] != ps.fd) {
+		if (dup2(p[0], ps.fd) < 0)
+			log_error("signer: cannot pass the PIN of %s on: %s", source, strerror(errno));
+		close(p[0]);
+	}
+}
+
 struct keep_fds {
 	int fd[SIGNER_KEY__MAX + 1];
 	size_t n;
@@ -251,6 +316,7 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		return -1;
 	}
 	signer_each_pin_source(cfg, keep_env_pin, NULL);
+	signer_each_pin_source(cfg, keep_fd_pin, NULL);
 	/* Buffered output would otherwise be written twice, once by each process. */
 	fflush(NULL);
 	if ((child = fork()) < 0) {
@@ -265,6 +331,7 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		keep.fd[keep.n++] = sv[1];
 		signer_each_pin_source(cfg, keep_pin_fd, &keep);
 		signer_each_pin_source(cfg, restore_env_pin, NULL);
+		signer_each_pin_source(cfg, restore_fd_pin, NULL);
 		kept_wipe(); /* the child's copy: the value is in its environment now */
 		if (harden(parent, &keep) < 0)
 			_exit(1);

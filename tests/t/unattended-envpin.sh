@@ -1,6 +1,6 @@
 #!/bin/bash
 # valgrind: yes
-# `renew --all` with an env: PIN source and two due certificates: the PIN is read
+# `renew --all` with an env: PIN source (then an fd: one) and two due certificates: the PIN is read
 # from the environment once per run and every signer of the run logs in (each
 # certificate renews), while neither a hook's environment nor p11acme's own
 # /proc/PID/environ holds the PIN or the variable during any renewal.
@@ -35,5 +35,18 @@ grep -qF -- "$PIN" "$T/out" && th_fail "the PIN is in the output"
 grep -qaF -- "$PIN" "$T"/hook-environ.* "$T"/deploy-environ.* && th_fail "the PIN is in a hook's environment"
 grep -qa 'P11ACME_ENV_PIN=' "$T"/hook-environ.* "$T"/deploy-environ.* && th_fail "the PIN variable is passed to a hook"
 grep -qaF -- "$PIN" "$T"/parent-environ.* && th_fail "the PIN is in p11acme's /proc/PID/environ while a hook runs"
+
+# fd: is read once per run too: a pipe on fd 3 serves both certificates
+fdrenew() {
+	$P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --ca-bundle "$TH_CA_BUNDLE" \
+		--key "$TH_KEY" --module "$TH_MODULE" --pin-source fd:3 --config-dir "$T/etc" "$@" \
+		3< <(printf '%s\n' "$PIN")
+}
+th_expect_exit 0 fdrenew renew --all --days 100000
+grep -c ': renewed' "$T/out" | grep -qx 2 || th_fail "fd:3: not both renewed: $(cat "$T/out")"
+for n in a.envpin.test b.envpin.test; do
+	[ "$(readlink "$T/etc/live/$n")" = "../archive/$n/3" ] || th_fail "fd:3: $n: live -> $(readlink "$T/etc/live/$n")"
+done
+grep -qF -- "$PIN" "$T/out" && th_fail "the PIN is in the output"
 th_log "unattended-envpin: $((SECONDS - t0)) s after Pebble started"
 echo "unattended-envpin: ok"
