@@ -1,7 +1,8 @@
 /*
  * The parent side of the signer: fork the child, wait until it is ready, and turn
  * each signer_* call into one request and one response over the socketpair.
- * This side never loads the PKCS#11 module and never reads the PIN.
+ * This side never loads the PKCS#11 module; of the PIN it only keeps an env: or fd:
+ * source's value for the run's later signers (see keep_env_pin, keep_fd_pin).
  */
 #include "signer/internal.h"
 #include "tokens/tokens.h"

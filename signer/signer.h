@@ -4,7 +4,8 @@
  *
  * signer_start() forks a child over a socketpair; the child opens the token(s) after
  * the fork and answers typed requests. The parent never loads the PKCS#11 module and
- * never reads the PIN. The signer builds every JWS itself from typed fields, so it
+ * never reads a PIN file; an env: or fd: PIN is kept there for the run's later signers
+ * only, in signer/parent.c's locked page. The signer builds every JWS itself from typed fields, so it
  * cannot be used to sign arbitrary bytes.
  *
  * Return convention: SIGNER_OK (0), or a negative signer_status after a message has
