@@ -44,6 +44,7 @@ struct issue {
 	unsigned char *csr;
 	size_t csr_len;
 	char *chain_pem;             /* as downloaded (the chosen chain) */
+	int cert_refused;            /* the CA's certificate failed a check: not kept */
 };
 
 static void issue_usage(FILE *f)
@@ -601,6 +602,8 @@ static int issue_commit(struct issue *is)
 	size_t n = 0;
 	int rc = EXIT_FAIL;
 
+	/* a certificate that fails a check would fail it again in the next run */
+	is->cert_refused = 1;
 	if (pem_chain_split(is->chain_pem, strlen(is->chain_pem), &certs, &n) != 0) {
 		log_error("%s: not a PEM certificate chain", safe_str(is->order.certificate));
 		goto out;
@@ -619,6 +622,7 @@ static int issue_commit(struct issue *is)
 	if (cert_chain_check(certs, n, is->req->names, is->req->n_names, time(NULL),
 			     is->order.certificate) != 0)
 		goto out;
+	is->cert_refused = 0;
 	if ((chain = concat(certs, 1, n)) == NULL || (full = concat(certs, 0, n)) == NULL)
 		goto out;
 	if (is->cert_key != NULL && (key = certkey_pem(is->cert_key)) == NULL)
@@ -768,15 +772,12 @@ static int issue_begin(struct issue *is)
 		return rc;
 	if (store_commit_check(is->g->config_dir, r->cert_name) != 0)
 		return EXIT_FAIL;
-	if (pending_resume(&is->a, is->g->config_dir, r->cert_name, r->names, r->n_names,
-			   r->cert_key == NULL && r->csr_file == NULL, &is->order, &is->order_url,
-			   &is->cert_key)) {
-		/* the CA's order, as fetched now, must still be for these names */
-		if (order_idents_check(&is->order, r->names, r->n_names, is->order_url) == 0)
-			return EXIT_OK;
-		pending_remove(is->g->config_dir, r->cert_name);
-		return EXIT_FAIL;
-	}
+	/* the CA's order, as fetched now, must still be for these names (pending.c) */
+	rc = pending_resume(&is->a, is->g->config_dir, r->cert_name, r->names, r->n_names,
+			    r->cert_key == NULL && r->csr_file == NULL, &is->order, &is->order_url,
+			    &is->cert_key);
+	if (rc != 0)
+		return rc > 0 ? EXIT_OK : EXIT_FAIL;
 	/* a port held by another server must cost no order */
 	if (r->solver.kind == SOLVE_STANDALONE && port_check(r->solver.http_address, port) != 0)
 		return EXIT_FAIL;
@@ -800,9 +801,10 @@ int issue_run(const struct globals *g, struct issue_req *req, struct issue_resul
 	if ((rc = issue_begin(&is)) != EXIT_OK || (rc = issue_authorize(&is)) != EXIT_OK ||
 	    (rc = issue_finalize(&is)) != EXIT_OK || (rc = issue_download(&is)) != EXIT_OK ||
 	    (rc = issue_commit_traced(&is)) != EXIT_OK) {
-		/* only a finished order is worth finishing next time */
-		if (is.order_url != NULL && is.order.state != ACME_ST_VALID &&
-		    is.order.state != ACME_ST_PROCESSING)
+		/* only a finished order, with a certificate that passed, is worth
+		 * finishing next time */
+		if (is.order_url != NULL && ((is.order.state != ACME_ST_VALID &&
+		    is.order.state != ACME_ST_PROCESSING) || is.cert_refused))
 			pending_remove(g->config_dir, req->cert_name);
 		goto out;
 	}

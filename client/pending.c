@@ -14,6 +14,7 @@
 
 #include "client/acme.h"
 #include "client/cleanup.h"
+#include "client/validate.h"
 #include "common/common.h"
 
 #define PENDING_MAX (256 * 1024)
@@ -188,10 +189,12 @@ static EVP_PKEY *pending_key(const struct pending_order *p)
 }
 
 /* Fetch the recorded order: 1 when it can still give the certificate. */
+/* 1: the order can still give the certificate; 0: it cannot (its state); -1: it
+ * could not be fetched (the CA's error is logged). */
 static int pending_fetch(struct acme *a, const struct pending_order *p, struct acme_order *o)
 {
 	if (acme_order_get(a, p->order_url, o) != 0)
-		return 0;
+		return -1;
 	switch (o->state) {
 	case ACME_ST_PENDING: case ACME_ST_READY: case ACME_ST_PROCESSING:
 		return 1;
@@ -218,12 +221,21 @@ int pending_resume(struct acme *a, const char *config_dir, const char *name,
 			 "ordering afresh", name);
 		goto drop;
 	}
-	if (!pending_fetch(a, &p, o)) {
-		log_info("%s: the order %s of an earlier run is %s; ordering afresh", name,
-			 p.order_url, o->status != NULL ? o->status : "gone");
+	if ((rc = pending_fetch(a, &p, o)) < 0) {
+		/* a CA that fails now would fail a new order too: one try per run */
+		log_error("%s: the order %s of an earlier run could not be fetched; the next "
+			  "run orders afresh", name, p.order_url);
 		acme_order_free(o);
 		goto drop;
 	}
+	if (rc == 0 || order_idents_check(o, names, n_names, NULL) != 0) {
+		log_info("%s: the order %s of an earlier run is %s; ordering afresh", name,
+			 p.order_url, rc == 0 && o->status != NULL ? o->status : "for other names now");
+		acme_order_free(o);
+		rc = 0;
+		goto drop;
+	}
+	rc = 0;
 	if ((want_key && (*key = pending_key(&p)) == NULL) ||
 	    (*order_url = strdup(p.order_url)) == NULL) {
 		EVP_PKEY_free(*key);

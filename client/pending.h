@@ -42,7 +42,9 @@ void pending_remove(const char *config_dir, const char *name);
  * server, account and names and its order can still give the certificate: *o is
  * the order as fetched, *order_url its URL (malloc'd), *key the certificate key it
  * was made for (when want_key; NULL otherwise). 0 when there is no usable record
- * (one that is not is removed); both logged. */
+ * (one that is not is removed; its order's state or names changed); -1 when its
+ * order could not be fetched (the record is removed, and the run should end: a CA
+ * that fails now fails a new order too); all logged. */
 int pending_resume(struct acme *a, const char *config_dir, const char *name,
 		   char *const *names, size_t n_names, int want_key, struct acme_order *o,
 		   char **order_url, EVP_PKEY **key);

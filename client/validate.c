@@ -77,8 +77,9 @@ int order_idents_check(const struct acme_order *o, char *const *names, size_t n,
 	long i;
 
 	if (o->n_idents != n) {
-		log_error("%s: the order lists %zu identifiers, %zu were ordered; refusing it",
-			  safe_str(what), o->n_idents, n);
+		if (what != NULL)
+			log_error("%s: the order lists %zu identifiers, %zu were ordered; refusing it",
+				  safe_str(what), o->n_idents, n);
 		return -1;
 	}
 	for (size_t k = 0; k < o->n_idents; k++) {
@@ -87,9 +88,10 @@ int order_idents_check(const struct acme_order *o, char *const *names, size_t n,
 		i = v != NULL ? name_index(v, names, n) : -1;
 		free(v);
 		if (i < 0 || i >= ACME_MAX_LIST || seen[i]++) {
-			log_error("%s: the order lists identifier %s %s, which was not ordered "
-				  "(or twice); refusing it", safe_str(what),
-				  safe_str(o->idents[k].type), safe_str(o->idents[k].value));
+			if (what != NULL)
+				log_error("%s: the order lists identifier %s %s, which was not "
+					  "ordered (or twice); refusing it", safe_str(what),
+					  safe_str(o->idents[k].type), safe_str(o->idents[k].value));
 			return -1;
 		}
 	}

@@ -20,7 +20,8 @@
 int dns_name_normalize(char *d);
 
 /* The order's identifiers are exactly the names ordered (type "dns", after
- * normalisation, "*." kept), none twice. what names the order for messages. */
+ * normalisation, "*." kept), none twice. what names the order for messages; with
+ * what NULL nothing is logged. */
 int order_idents_check(const struct acme_order *o, char *const *names, size_t n,
 		       const char *what);
 

@@ -15,6 +15,7 @@ cb() {
 }
 peer_order() { cb --force-renewal; }
 
+MC_PEER_DEBUG_LOG=$T/cb/logs/letsencrypt.log
 mc_peer "$T/cb1.log" cb || { cat "$T/cb1.log" >&2; th_fail "certbot's first issuance failed"; }
 regr=$(ls "$T"/cb/etc/accounts/*/*/*/regr.json)
 url=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uri"])' "$regr")
