@@ -9,7 +9,8 @@
  *                                      (PEM; absent with --cert-key or --csr)
  *
  * Written after newOrder, before the CA sees a CSR; removed once the set is live, when
- * the run fails before the order is finished, and when a signal ends the run before
+ * the run fails before the order is finished, when the certificate fails a check
+ * (issue.c: it would fail it again), and when a signal ends the run before
  * the authorizations are done (cleanup.h): only a finished order (or one being
  * finalized) is worth finishing next time.
  */
