@@ -8,20 +8,26 @@
 #   su_dir USER DIR             make DIR owned by USER (a config dir of its own)
 
 SU_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-SU_USERS=""
-SU_GROUPS=""
+# The names are kept in files, not variables: su_user runs inside $(...), a subshell.
+SU_LIST=$T/su-created
 
 su_cleanup() {
-	local u g
-	for u in $SU_USERS; do userdel "$u" >/dev/null 2>&1 || true; done
-	for g in $SU_GROUPS; do groupdel "$g" >/dev/null 2>&1 || true; done
+	local kind name
+	[ -f "$SU_LIST" ] || return 0
+	# users first: a group cannot go while it is a user's primary group
+	sort -r "$SU_LIST" | while read -r kind name; do
+		case $kind in
+		user) userdel -f "$name" >/dev/null 2>&1 || true ;;   # -f: its servers may still run
+		group) groupdel "$name" >/dev/null 2>&1 || true ;;
+		esac
+	done
 }
 th_on_exit su_cleanup
 
 su_group() {
 	local g="p11s${SU_ID}$1"
 	groupadd "$g" || th_fail "groupadd $g"
-	SU_GROUPS="$SU_GROUPS $g"
+	echo "group $g" >>"$SU_LIST"
 	echo "$g"
 }
 
@@ -31,7 +37,7 @@ su_user() {
 	groups=$(IFS=,; echo "$*")
 	useradd -M -N -g nogroup ${groups:+-G "$groups"} -s /usr/sbin/nologin -d /nonexistent "$u" ||
 		th_fail "useradd $u"
-	SU_USERS="$SU_USERS $u"
+	echo "user $u" >>"$SU_LIST"
 	echo "$u"
 }
 
