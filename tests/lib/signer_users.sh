@@ -5,6 +5,7 @@
 #   su_user SUFFIX [GROUP...]   create a user, print its name
 #   su_group SUFFIX             create a group, print its name
 #   su_run USER CMD...          run CMD as USER (its groups from the user database)
+#   su_spawn USER CMD...        the same in the background, tracked; PID in SU_PID
 #   su_dir USER DIR             make DIR owned by USER (a config dir of its own)
 
 SU_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
@@ -46,6 +47,18 @@ su_run() {
 	shift
 	setpriv --reuid="$u" --regid=nogroup --init-groups --reset-env -- \
 		env PATH=/usr/bin:/bin ${P11ACME_SIGNER:+P11ACME_SIGNER=$P11ACME_SIGNER} "$@"
+}
+
+# su_spawn USER CMD...: CMD as USER in the background, tracked; its PID in SU_PID.
+# The PID is CMD's own (exec all the way down): `su_run ... &` would give a
+# subshell's, and stopping that one leaves CMD running after the test.
+su_spawn() {
+	local u=$1
+	shift
+	(exec setpriv --reuid="$u" --regid=nogroup --init-groups --reset-env -- \
+		env PATH=/usr/bin:/bin ${P11ACME_SIGNER:+P11ACME_SIGNER=$P11ACME_SIGNER} "$@") &
+	SU_PID=$!
+	th_track "$SU_PID"
 }
 
 su_dir() {

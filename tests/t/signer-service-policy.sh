@@ -114,10 +114,9 @@ TP=$(client "$INT" account thumbprint) || th_fail "thumbprint through the servic
 [ "$(th_p11acme account thumbprint)" = "$TP" ] || th_fail "the service's thumbprint differs"
 
 # ---- the surrogate's stateless http-01 responder, its thumbprint from the service
-su_run "$SUR" "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
-	2>"$T/http01.log" &
-H01=$!
-th_track $H01
+su_spawn "$SUR" "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
+	2>"$T/http01.log"
+H01=$SU_PID
 th_wait_port 127.0.0.1 "$TH_HTTP_PORT" 20 $H01 "$T/http01.log"
 
 # ---- the internal host's own name: stateless http-01, then reuse

@@ -68,10 +68,9 @@ for u in "$U1" "$U2" "$ADM"; do su_dir "$u" "$T/etc-$u"; done
 
 start_service "$T/svc.log" --socket "$SOCK" --max-clients 40
 client "$ADM" account register --email ops@example.com --agree-tos >/dev/null || th_fail "register"
-su_run root "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
-	2>"$T/http01.log" &
-H01=$!
-th_track $H01
+su_spawn root "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "127.0.0.1:$TH_HTTP_PORT" \
+	2>"$T/http01.log"
+H01=$SU_PID
 th_wait_port 127.0.0.1 "$TH_HTTP_PORT" 20 $H01 "$T/http01.log"
 JWK=$($RAW "$SOCK" jwk) || th_fail "raw JWK request"
 
