@@ -297,6 +297,9 @@ th_challtestsrv_start() {
 # PEBBLE_WFE_NONCEREJECT (unset = Pebble's default 5%), TH_EAB=1 (the EAB example
 # keys), TH_DNS_ADDR, TH_PEBBLE_ADDR. Exports TH_SERVER TH_CA_BUNDLE TH_HTTP_PORT
 # TH_MGMT TH_CHALL_MGMT TH_ROOTS TH_PEBBLE_LOG.
+# th_orders: how many orders this test's Pebble has created so far.
+th_orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
+
 th_pebble_start() {
 	local try
 	th_pebble_tls

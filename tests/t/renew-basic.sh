@@ -27,16 +27,15 @@ th_p11acme issue -d b.test --cert-name bee --dns-hook "$T/hook" --key-type ec384
 : >"$DEPLOY_LOG"
 # one 'Added order' line per order Pebble created (POST /order-plz lines also count
 # requests that a 5% badNonce rejection made the client repeat)
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 live=$T/etc/live
 a1=$(readlink "$live/a.test")
 b1=$(readlink "$live/bee")
-o0=$(orders)
+o0=$(th_orders)
 [ "$o0" = 2 ] || th_fail "expected 2 orders after two issues, Pebble logged $o0"
 
 # ---- not due: exit 0, no new order, nothing changes
 th_p11acme renew >"$T/r1.out" 2>"$T/r1.err" || th_fail "renew (not due) failed: $(cat "$T/r1.err")"
-[ "$(orders)" = "$o0" ] || th_fail "renew of certificates that are not due made $(( $(orders) - o0 )) orders"
+[ "$(th_orders)" = "$o0" ] || th_fail "renew of certificates that are not due made $(( $(th_orders) - o0 )) orders"
 grep -q '^a.test: not due' "$T/r1.out" && grep -q '^bee: not due' "$T/r1.out" ||
 	th_fail "renew said: $(cat "$T/r1.out")"
 [ "$(readlink "$live/a.test")" = "$a1" ] && [ "$(readlink "$live/bee")" = "$b1" ] || th_fail "live changed"
@@ -56,7 +55,7 @@ PY
 # ---- --dry-run with --days beyond the lifetime: would renew both, orders nothing
 th_p11acme renew --dry-run --days 3000 >"$T/dry.out" 2>"$T/dry.err" || th_fail "dry-run failed: $(cat "$T/dry.err")"
 [ "$(grep -c 'would renew' "$T/dry.out")" = 2 ] || th_fail "dry-run said: $(cat "$T/dry.out")"
-[ "$(orders)" = "$o0" ] || th_fail "--dry-run made an order"
+[ "$(th_orders)" = "$o0" ] || th_fail "--dry-run made an order"
 [ "$(readlink "$live/a.test")" = "$a1" ] || th_fail "--dry-run changed the live set"
 [ -s "$DEPLOY_LOG" ] && th_fail "--dry-run ran the deploy hook"
 
@@ -66,7 +65,7 @@ th_p11acme renew --cert-name a.test --days 3000 >"$T/r2.out" 2>"$T/r2.err" ||
 grep -q '^a.test: renewed (.*fewer than --days 3000' "$T/r2.out" || th_fail "renew said: $(cat "$T/r2.out")"
 a2=$(readlink "$live/a.test")
 [ "$a2" != "$a1" ] || th_fail "the live set did not change"
-[ "$(orders)" = $((o0 + 1)) ] || th_fail "expected one new order"
+[ "$(th_orders)" = $((o0 + 1)) ] || th_fail "expected one new order"
 cmp -s "$T/etc/archive/a.test/1/cert.pem" "$live/a.test/cert.pem" && th_fail "same certificate"
 th_verify_cert "$live/a.test/fullchain.pem" a.test www.a.test
 th_cert_matches_key "$live/a.test/cert.pem" "$live/a.test/privkey.pem"

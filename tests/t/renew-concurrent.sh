@@ -25,14 +25,13 @@ for n in $names; do
 	th_p11acme issue -d "$n" --dns-hook "$T/hook" --deploy-hook "$T/deploy.sh" >/dev/null 2>&1 ||
 		th_fail "issue $n failed"
 done
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 
 for round in 1 2; do
 	for n in $names; do
 		python3 "$TH_ROOT/tests/lib/age_cert.py" "$T/etc" "$n" 80 10 "$n" >"$T/aged.$n"
 	done
 	: >"$DEPLOY_LOG"
-	o0=$(orders)
+	o0=$(th_orders)
 	th_expect_exit 0 th_p11acme renew --dry-run
 	[ "$(grep -c 'would renew' "$T/out")" = 3 ] || th_fail "the aged certificates are not due: $(cat "$T/out")"
 	th_p11acme renew --all >"$T/run1.out" 2>"$T/run1.err" &
@@ -50,7 +49,7 @@ for round in 1 2; do
 		cat "$T/run1.err" "$T/run2.err" >&2
 		th_fail "round $round: exits $rc1 and $rc2"
 	}
-	[ "$(orders)" = $((o0 + 3)) ] || th_fail "round $round: $(( $(orders) - o0 )) new orders for 3 names"
+	[ "$(th_orders)" = $((o0 + 3)) ] || th_fail "round $round: $(( $(th_orders) - o0 )) new orders for 3 names"
 	for n in $names; do
 		aged=$(cat "$T/aged.$n")
 		renewed=$(cat "$T/run1.out" "$T/run2.out" | grep -c "^$n: renewed" || true)
@@ -73,7 +72,7 @@ for round in 1 2; do
 done
 
 # A lock held elsewhere past --lock-wait: skipped, said so, exit 1, nothing ordered.
-o0=$(orders)
+o0=$(th_orders)
 flock "$T/etc/renewal/.c1.test.lock" sleep 30 &
 holder=$!
 th_track $holder
@@ -83,7 +82,7 @@ start=$(date +%s)
 th_expect_exit 1 th_p11acme renew --cert-name c1.test --lock-wait 2
 [ $(( $(date +%s) - start )) -le 10 ] || th_fail "--lock-wait 2 was not bounded"
 grep -q 'c1.test: skipped: another renew still holds' "$T/out" || th_fail "no skip message: $(cat "$T/out")"
-[ "$(orders)" = "$o0" ] || th_fail "a skipped name was ordered"
+[ "$(th_orders)" = "$o0" ] || th_fail "a skipped name was ordered"
 kill $holder; wait $holder 2>/dev/null || true; th_untrack $holder
 th_expect_exit 0 th_p11acme renew --cert-name c1.test
 grep -q '^c1.test: renewed' "$T/out" || th_fail "after the lock was freed: $(cat "$T/out")"

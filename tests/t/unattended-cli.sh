@@ -14,7 +14,6 @@
 th_token
 th_pebble_start
 t0=$SECONDS
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 # the environment carries what the command line does not
 p11() { P11ACME_KEY=$TH_KEY P11ACME_MODULE=$TH_MODULE P11ACME_PIN_SOURCE=file:$TH_PIN_FILE \
 	P11ACME_CA_BUNDLE=$TH_CA_BUNDLE P11ACME_CONFIG_DIR=$T/etc $P11ACME "$@"; }
@@ -67,7 +66,7 @@ grep -q "option '--days' needs a value" "$T/out" || th_fail "missing value: $(he
 th_expect_exit 2 p11 renew --json=yes
 th_expect_exit 2 p11 renew -x
 grep -q "unknown option '-x'" "$T/out" || th_fail "short: $(head -n1 "$T/out")"
-[ "$(orders)" = 2 ] || th_fail "a refused command line made an order"
+[ "$(th_orders)" = 2 ] || th_fail "a refused command line made an order"
 
 # ---- -q renew: nothing to say, nothing printed (stdout and stderr)
 p11 -q renew >"$T/q.out" 2>"$T/q.err" || th_fail "-q renew failed"
@@ -99,10 +98,10 @@ JOURNAL_STREAM=1:1 p11 renew --cert-name nosuch 2>"$T/nj.err" >/dev/null || true
 grep -q '^p11acme: error: nosuch' "$T/nj.err" || th_fail "not the journal: $(cat "$T/nj.err")"
 
 # ---- --profile: Pebble 2.4 offers none, so any is refused, before newOrder
-o=$(orders)
+o=$(th_orders)
 th_expect_exit 2 p11 issue -d c.test --dns-hook "$T/hook" --profile tlsserver --server "$TH_SERVER"
 grep -q -- '--profile tlsserver: .* offers no profiles' "$T/out" || th_fail "--profile: $(cat "$T/out")"
-[ "$(orders)" = "$o" ] || th_fail "--profile that is not offered still ordered"
+[ "$(th_orders)" = "$o" ] || th_fail "--profile that is not offered still ordered"
 [ -e "$T/etc/renewal/c.test.conf" ] && th_fail "a refused --profile left a renewal conf"
 th_log "unattended-cli: $((SECONDS - t0)) s after Pebble started"
 echo "unattended-cli: ok"

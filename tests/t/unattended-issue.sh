@@ -22,7 +22,6 @@ th_token
 export PEBBLE_AUTHZREUSE=100    # the fallback: a valid authorization is reused
 th_pebble_start
 t0=$SECONDS
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 fc_dns_hook "$T/hook"
 th_p11acme account register --email ops@example.com --agree-tos >/dev/null
 th_p11acme issue -d a.test -d www.a.test --dns-hook "$T/hook" >/dev/null || th_fail "first issue"
@@ -31,26 +30,26 @@ cp "$conf" "$T/a.conf"
 a1=$(readlink "$T/etc/live/a.test")
 
 # ---- item 3: another name set under an existing --cert-name
-o=$(orders)
+o=$(th_orders)
 th_expect_exit 2 th_p11acme issue --cert-name a.test -d other.test --dns-hook "$T/hook"
 grep -q 'a.test already exists for other names: a.test www.a.test' "$T/out" && grep -q -- '--force' "$T/out" ||
 	th_fail "--cert-name typo: $(cat "$T/out")"
-[ "$(orders)" = "$o" ] && cmp -s "$conf" "$T/a.conf" && [ "$(readlink "$T/etc/live/a.test")" = "$a1" ] ||
+[ "$(th_orders)" = "$o" ] && cmp -s "$conf" "$T/a.conf" && [ "$(readlink "$T/etc/live/a.test")" = "$a1" ] ||
 	th_fail "the refused issue changed something"
 # the same set, not due: nothing ordered, exit 0, and it says how to force
 th_expect_exit 0 th_p11acme issue --cert-name a.test -d www.a.test -d a.test --dns-hook "$T/hook"
 grep -q 'is live and not due.*nothing was ordered' "$T/out" || th_fail "not due: $(cat "$T/out")"
-[ "$(orders)" = "$o" ] || th_fail "an unchanged, not-due set was ordered again"
+[ "$(th_orders)" = "$o" ] || th_fail "an unchanged, not-due set was ordered again"
 th_p11acme --json issue -d a.test -d www.a.test --dns-hook "$T/hook" >"$T/nd.json" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["issued"] is False and d["name"]=="a.test" and d["exit"]==0, d' \
 	"$T/nd.json" || th_fail "not due, --json: $(cat "$T/nd.json")"
 th_p11acme issue -d a.test -d www.a.test --dns-hook "$T/hook" --force >/dev/null || th_fail "--force"
-[ "$(orders)" = $((o + 1)) ] && [ "$(readlink "$T/etc/live/a.test")" != "$a1" ] || th_fail "--force did not order"
+[ "$(th_orders)" = $((o + 1)) ] && [ "$(readlink "$T/etc/live/a.test")" != "$a1" ] || th_fail "--force did not order"
 th_p11acme issue --cert-name a.test -d other.test --dns-hook "$T/hook" --force >/dev/null || th_fail "--force, other names"
 grep -qx 'domain = other.test' "$conf" || th_fail "--force did not record the new names"
 # renew decides by itself: a forced renewal of the same set needs no issue --force
 th_p11acme renew --cert-name a.test --force >/dev/null || th_fail "renew --force"
-[ "$(orders)" = $((o + 3)) ] || th_fail "renew --force did not order"
+[ "$(th_orders)" = $((o + 3)) ] || th_fail "renew --force did not order"
 
 # ---- item 5: the --reuse-only fallback keeps the recorded solver
 th_p11acme issue -d r.test --dns-hook "$T/hook" >/dev/null || th_fail "issue r.test"
@@ -72,7 +71,7 @@ PY
 [ -e "$T/etc/renewal/fresh.test.conf" ] && th_fail "a failed issue left a renewal conf"
 
 # ---- item 6: checked before newOrder
-o=$(orders)
+o=$(th_orders)
 mkdir -p "$T/etc/live/c.test"
 th_expect_exit 1 th_p11acme issue -d c.test --dns-hook "$T/hook"
 grep -q 'live/c.test is a real directory.*nothing was ordered' "$T/out" || th_fail "live dir: $(cat "$T/out")"
@@ -88,7 +87,7 @@ for i in 1 2 3; do
 	th_expect_exit 1 th_p11acme issue -d c.test --dns-hook "$T/hook"
 	grep -q 'No space left on device.*nothing was ordered' "$T/out" || th_fail "full, try $i: $(cat "$T/out")"
 done
-[ "$(orders)" = "$o" ] || th_fail "a full config dir made $(( $(orders) - o )) orders"
+[ "$(th_orders)" = "$o" ] || th_fail "a full config dir made $(( $(th_orders) - o )) orders"
 rm -f "$T/etc/filler" "$T/etc/filler2"
 
 # the disk fills up after the challenge (the hook's "done"): the finished order
@@ -101,7 +100,7 @@ cat >"$T/hook-fill" <<SH
 exit 0
 SH
 chmod +x "$T/hook-fill"
-o=$(orders)
+o=$(th_orders)
 th_expect_exit 1 th_p11acme issue -d d.test --dns-hook "$T/hook-fill"
 grep -qi 'no space left' "$T/out" || th_fail "the commit on a full disk: $(cat "$T/out")"
 [ -f "$T/etc/renewal/.d.test.order" ] || th_fail "no record of the finished order"
@@ -110,7 +109,7 @@ for i in 1 2; do th_expect_exit 1 th_p11acme issue -d d.test --dns-hook "$T/hook
 rm -f "$T/etc/filler" "$T/etc/filler2"
 th_p11acme issue -d d.test --dns-hook "$T/hook" >/dev/null 2>"$T/d.err" || th_fail "after freeing space: $(cat "$T/d.err")"
 grep -q 'finishing the order' "$T/d.err" || th_fail "the retry did not say it finishes the order: $(cat "$T/d.err")"
-[ "$(orders)" = $((o + 1)) ] || th_fail "four runs made $(( $(orders) - o )) orders, expected 1"
+[ "$(th_orders)" = $((o + 1)) ] || th_fail "four runs made $(( $(th_orders) - o )) orders, expected 1"
 serial=$(openssl x509 -in "$T/etc/live/d.test/cert.pem" -noout -serial | sed -e 's/serial=//' -e 's/^0*//' | tr 'A-F' 'a-f')
 [ "$(grep -c 'Issued certificate serial' "$TH_PEBBLE_LOG")" -ge 1 ] &&
 	grep -q "Issued certificate serial 0*$serial " "$TH_PEBBLE_LOG" ||

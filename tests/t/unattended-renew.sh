@@ -15,7 +15,6 @@
 th_token
 th_pebble_start
 t0=$SECONDS
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 fc_dns_hook "$T/hook"
 th_p11acme account register --email ops@example.com --agree-tos >/dev/null
 th_p11acme issue -d a.test --dns-hook "$T/hook" >/dev/null || th_fail "issue a.test"
@@ -38,7 +37,7 @@ grep -q "renewal/bad.conf:[0-9]*: 'solver' given twice" "$T/out" || th_fail "rep
 th_expect_exit 2 th_p11acme renew --check
 grep -q 'renewal/bad.conf' "$T/out" || th_fail "--check did not report the bad conf: $(cat "$T/out")"
 rm "$T/etc/renewal/bad.conf"
-o=$(orders)
+o=$(th_orders)
 th_p11acme --json renew --check >"$T/check.json" 2>"$T/check.err" || th_fail "--check: $(cat "$T/check.err")"
 python3 - "$T/check.json" <<'PY' || th_fail "--check --json: $(cat "$T/check.json")"
 import json, sys
@@ -46,7 +45,7 @@ objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert [o["name"] for o in objs] == ["a.test", "b.test"], objs
 assert all(o["check"] == "ok" and o["error"] is None and o["exit"] == 0 for o in objs), objs
 PY
-[ "$(orders)" = "$o" ] || th_fail "--check ordered"
+[ "$(th_orders)" = "$o" ] || th_fail "--check ordered"
 th_expect_exit 2 th_p11acme --pin-source "file:$T/nosuch-pin" renew --check
 grep -q 'a.test: .*check failed' "$T/out" || th_fail "--check with no PIN: $(cat "$T/out")"
 

@@ -17,7 +17,6 @@ command -v unshare >/dev/null && command -v nsenter >/dev/null || th_fail "util-
 th_pebble_start
 th_softhsm_conf "$T/softhsm"    # an empty token directory: the tutorial makes the token
 t0=$SECONDS
-orders() { grep -c 'Added order' "$TH_PEBBLE_LOG" || true; }
 
 # ---- the stand-ins on PATH
 mkdir -p "$T/bin" "$T/hosts"
@@ -117,11 +116,11 @@ grep -q '^intranet.example.com: renewed' "$T/renew.sh.out" || th_fail "renew: $(
 [ "$(readlink "$S/live/intranet.example.com")" != "$before" ] || th_fail "the live set did not change"
 
 # ---- --standalone on the surrogate: the port is the responder's; said before any order
-o=$(orders)
+o=$(th_orders)
 { cat "$T/env.sh"; echo "p11acme issue -d other.example.com --standalone --http-port $TH_HTTP_PORT"; } >"$T/sa.sh"
 in_host surrogate "$T/sa.sh" && th_fail "--standalone on a held port succeeded"
 grep -q "port $TH_HTTP_PORT is in use by p11acme (pid [0-9]*); nothing was ordered" "$T/sa.sh.out" &&
 	grep -q 'use --stateless instead' "$T/sa.sh.out" || th_fail "--standalone said: $(cat "$T/sa.sh.out")"
-[ "$(orders)" = "$o" ] || th_fail "--standalone on a held port made an order"
+[ "$(th_orders)" = "$o" ] || th_fail "--standalone on a held port made an order"
 th_log "unattended-tutorial: $((SECONDS - t0)) s after Pebble started"
 echo "unattended-tutorial: ok"
