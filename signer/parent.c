@@ -316,8 +316,12 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		log_error("signer: socketpair: %s", strerror(errno));
 		return -1;
 	}
-	signer_each_pin_source(cfg, keep_env_pin, NULL);
-	signer_each_pin_source(cfg, keep_fd_pin, NULL);
+	/* The service's one child (relogin) keeps the PIN itself: the service, which
+	 * parses client input, must hold no copy. */
+	if (!cfg->relogin) {
+		signer_each_pin_source(cfg, keep_env_pin, NULL);
+		signer_each_pin_source(cfg, keep_fd_pin, NULL);
+	}
 	/* Buffered output would otherwise be written twice, once by each process. */
 	fflush(NULL);
 	if ((child = fork()) < 0) {
@@ -331,8 +335,10 @@ int signer_fork(const struct signer_config *cfg, signer_child_fn fn, void *arg,
 		memset(&keep, 0, sizeof(keep));
 		keep.fd[keep.n++] = sv[1];
 		signer_each_pin_source(cfg, keep_pin_fd, &keep);
-		signer_each_pin_source(cfg, restore_env_pin, NULL);
-		signer_each_pin_source(cfg, restore_fd_pin, NULL);
+		if (!cfg->relogin) {
+			signer_each_pin_source(cfg, restore_env_pin, NULL);
+			signer_each_pin_source(cfg, restore_fd_pin, NULL);
+		}
 		kept_wipe(); /* the child's copy: the value is in its environment now */
 		if (harden(parent, &keep) < 0)
 			_exit(1);

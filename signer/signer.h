@@ -51,7 +51,8 @@ struct signer_config {
 	 * and the key URIs, module and PIN source are not used. */
 	const char *remote;
 	/* For the signer service's own child: keep the token's PIN after login, and on a
-	 * token error open the token again and retry once (a long-lived process). */
+	 * token error open the token again and retry once (a long-lived process). The
+	 * parent (the service) then keeps no copy of an env: or fd: PIN. */
 	int relogin;
 };
 
