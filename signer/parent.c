@@ -10,6 +10,7 @@
 #include "common/trace.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 /* A signer of this process reported SIGNER_ERR_PIN (signer_pin_refused). */
 static int pin_refused;
+static time_t child_deadline;   /* signer_set_deadline; 0: none */
 
 struct signer {
 	int fd;
@@ -183,6 +185,22 @@ static void restore_env_pin(const char *source, void *arg)
  */
 #define FD_PIN_MAX 1024   /* tokens/pin.c reads no more */
 
+/* 0 when fd can be read (or is at its end), -1 at the run's deadline. */
+static int fd_wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	long ms;
+	int r;
+
+	do {
+		ms = child_deadline ? (long)(child_deadline - time(NULL)) * 1000L : -1;
+		if (child_deadline && ms <= 0)
+			return -1;
+		r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+	} while (r < 0 && errno == EINTR);
+	return r > 0 || r < 0 ? 0 : -1;   /* a poll error: read() reports it */
+}
+
 static void keep_fd_pin(const char *source, void *arg)
 {
 	struct tok_pin_source ps;
@@ -194,7 +212,14 @@ static void keep_fd_pin(const char *source, void *arg)
 	if (tok_pin_source_parse(source, &ps) != TOK_OK || ps.kind != TOK_PIN_FD ||
 	    kept_value(source) != NULL)
 		return;
-	while (len < FD_PIN_MAX && (n = read(ps.fd, buf + len, FD_PIN_MAX - len)) != 0) {
+	while (len < FD_PIN_MAX) {
+		/* a writer that never closes must not hold the run past its deadline */
+		if (fd_wait_readable(ps.fd) != 0) {
+			log_error("signer: no PIN on fd %d before the deadline (--timeout)", ps.fd);
+			goto out;   /* the child then reads an empty PIN and says so */
+		}
+		if ((n = read(ps.fd, buf + len, FD_PIN_MAX - len)) == 0)
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -399,7 +424,6 @@ static int resp_error(const struct wire_msg *resp)
  * service that logs in again after a token error, or an ssh start, takes longer. */
 #define REMOTE_TIMEOUT_MS 60000
 
-static time_t child_deadline;   /* signer_set_deadline; 0: none */
 static int child_hung;          /* the last wait for the child ended at the deadline */
 
 void signer_set_deadline(time_t deadline)
