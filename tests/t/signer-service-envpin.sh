@@ -25,21 +25,59 @@ client() {
 client account register --email ops@example.com --agree-tos >/dev/null || th_fail "register through the service"
 client account show | grep -q '^url: https://' || th_fail "account show through the service"
 grep -qaF -- "$PIN" "/proc/$SVC/environ" && th_fail "the PIN is in the service's environment"
-/usr/bin/python3 - "$SVC" "$PIN" <<'PY' || th_fail "the PIN is in the service process's memory"
-import re, sys
+P11ACME_SANITIZE=${P11ACME_SANITIZE:-} /usr/bin/python3 - "$SVC" "$PIN" <<'PY' ||
+# Read each readable mapping in 4 MiB chunks (overlapping by the PIN's length).
+# Mappings over 64 GiB are skipped: only a sanitizer's shadow reservation is that
+# large, and it holds no strings (reading it whole is a MemoryError).
+# Under ASan one hit is expected and allowed: the sanitizer runtime's own verbatim
+# copy of the whole initial environment (sanitizer_common's GetEnv reads
+# /proc/self/environ into a buffer at start, before main). It is recognised as
+# exactly that block: /proc/PID/environ as it is now (the service wiped the PIN in
+# place) with the PIN put back.
+import os, re, sys
 pid, pin = sys.argv[1], sys.argv[2].encode()
+CHUNK, HUGE = 4 << 20, 64 << 30
+var = b"P11ACME_SVC_PIN="
+now = open(f"/proc/{pid}/environ", "rb").read()
+initial = now.replace(var + b"\0" * len(pin), var + pin, 1)
+k = initial.find(var + pin) + len(var)
+
+def is_sanitizer_env_copy(mem, addr):
+    if os.environ.get("P11ACME_SANITIZE") != "1" or initial == now:
+        return False
+    try:
+        mem.seek(addr - k)
+        return mem.read(len(initial)) == initial
+    except (OSError, ValueError, OverflowError):
+        return False
+
+def hits(mem, lo, hi):
+    pos = lo
+    while pos < hi:
+        n = min(CHUNK, hi - pos)
+        try:
+            mem.seek(pos)
+            buf = mem.read(n + len(pin) - 1 if pos + n < hi else n)
+        except (OSError, ValueError, OverflowError):
+            return
+        i = buf.find(pin)
+        while i >= 0:
+            yield pos + i
+            i = buf.find(pin, i + 1)
+        pos += n
+
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
         m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (r.)", line)
         if not m:
             continue
         lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            if pin in mem.read(hi - lo):
-                print("found in", line.strip())
+        if hi - lo > HUGE:
+            continue
+        for addr in list(hits(mem, lo, hi)):
+            if not is_sanitizer_env_copy(mem, addr):
+                print("found at", hex(addr), "in", line.strip())
                 sys.exit(1)
-        except (OSError, ValueError, OverflowError):
-            pass
 PY
+	th_fail "the PIN is in the service process's memory"
 echo "signer-service-envpin: ok"
