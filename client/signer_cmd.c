@@ -30,6 +30,7 @@ static void signer_usage(FILE *f)
 "  --socket-group GROUP   group of the socket\n"
 "  --new-key URI          rollover target, for an admin's 'account rollover'\n"
 "  --max-clients N        concurrent connections (default 64)\n"
+"  --max-per-user N       concurrent connections of one unix user (default 16)\n"
 "  --client-timeout SECS  to send one request or take one response (default 10)\n"
 "  --idle-timeout SECS    a connection without requests is closed (default 600)\n"
 "         It signs only for the CA of --server. SIGTERM stops it (the socket file\n"
@@ -76,6 +77,7 @@ static int serve_option(int c, struct serve_opts *o)
 	case 'n': o->new_key = optarg; return EXIT_OK;
 	case 'm': return number("--socket-mode", optarg, 0, 0777, 8, &o->sc.socket_mode);
 	case 'c': return number("--max-clients", optarg, 1, 4096, 10, &o->sc.max_clients);
+	case 'u': return number("--max-per-user", optarg, 1, 4096, 10, &o->sc.max_per_user);
 	case 't': return number("--client-timeout", optarg, 1, 3600, 10, &o->sc.client_timeout);
 	case 'i': return number("--idle-timeout", optarg, 1, 86400, 10, &o->sc.idle_timeout);
 	case 'h': signer_usage(stdout); return -1;
@@ -93,6 +95,7 @@ static int signer_serve_cmd(const struct globals *g, int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "new-key", required_argument, NULL, 'n' },
 		{ "max-clients", required_argument, NULL, 'c' },
+		{ "max-per-user", required_argument, NULL, 'u' },
 		{ "client-timeout", required_argument, NULL, 't' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },

@@ -31,6 +31,7 @@
 #include <sys/un.h>
 
 #define SVC_MAX_CLIENTS 64
+#define SVC_MAX_PER_USER 16
 #define SVC_CLIENT_TIMEOUT 10
 #define SVC_IDLE_TIMEOUT 600
 
@@ -54,7 +55,7 @@ struct svc {
 	char alg[3][8];
 	char thumbprint[64];
 	int lfd, sigfd, audit_fd;
-	int max, client_timeout, idle_timeout;
+	int max, max_per_user, client_timeout, idle_timeout;
 	struct conn **conns;      /* max slots, NULL when free */
 	size_t nconns;
 	int stop;
@@ -154,10 +155,6 @@ static void conn_greet(struct svc *sv, struct conn *c)
 	char msg[640], secs[600];
 	int n;
 
-	if (peer_identify(c->fd, &c->id) < 0) {
-		c->closing = 1;
-		return;
-	}
 	if ((n = policy_match(sv->policy, &c->id, &c->rules)) <= 0) {
 		/* "denied: " for the client, the rest for the audit. */
 		snprintf(msg, sizeof(msg), "denied: user %s (uid %u) matches no section of the "
@@ -173,11 +170,38 @@ static void conn_greet(struct svc *sv, struct conn *c)
 	conn_queue_ok(sv, c, algs, 3);
 }
 
+/* Refuse a connection with a "busy" frame and an audit line (id may be unknown). */
+static void refuse_busy(struct svc *sv, int fd, const struct peer_id *id, const char *why)
+{
+	unsigned char *f = NULL;
+	char msg[400];
+	size_t len;
+
+	audit(sv, id, "busy", NULL, "deny", why);
+	snprintf(msg, sizeof(msg), "signer service busy (%s)", why);
+	if (wire_encode_err(SIGNER_ERR, msg, &f, &len) == 0)
+		(void)send(fd, f, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(f);
+	close(fd);
+}
+
+/* The connections open for uid. */
+static int conns_of(const struct svc *sv, uid_t uid)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < (size_t)sv->max; i++)
+		n += sv->conns[i] != NULL && sv->conns[i]->id.uid == uid;
+	return n;
+}
+
 static void svc_accept(struct svc *sv)
 {
+	struct peer_id id = { 0 };
 	struct conn *c;
-	unsigned char *f = NULL;
-	size_t i, len;
+	char why[300];
+	size_t i;
 	int fd;
 
 	if ((fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
@@ -185,26 +209,31 @@ static void svc_accept(struct svc *sv)
 			log_warn("signer: accept: %s", strerror(errno));
 		return;
 	}
-	if (sv->nconns >= (size_t)sv->max || (c = calloc(1, sizeof(*c))) == NULL) {
-		struct peer_id id = { 0 };
-
-		if (peer_identify(fd, &id) == 0)
-			audit(sv, &id, "busy", NULL, "deny", "too many clients");
+	if (peer_identify(fd, &id) < 0) {
 		peer_free(&id);
-		if (wire_encode_err(SIGNER_ERR, "signer service busy (too many clients)", &f,
-				    &len) == 0)
-			(void)send(fd, f, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		free(f);
 		close(fd);
 		return;
 	}
-	c->fd = fd;
-	c->deadline = now_s() + sv->idle_timeout;
-	for (i = 0; sv->conns[i] != NULL; i++)
-		;
-	sv->conns[i] = c;
-	sv->nconns++;
-	conn_greet(sv, c);
+	if (sv->nconns >= (size_t)sv->max) {
+		refuse_busy(sv, fd, &id, "too many clients");
+	} else if (conns_of(sv, id.uid) >= sv->max_per_user) {
+		snprintf(why, sizeof(why), "user %s already has %d connections (--max-per-user)",
+			 id.user, sv->max_per_user);
+		refuse_busy(sv, fd, &id, why);
+	} else if ((c = calloc(1, sizeof(*c))) == NULL) {
+		refuse_busy(sv, fd, &id, "out of memory");
+	} else {
+		c->fd = fd;
+		c->id = id;
+		c->deadline = now_s() + sv->idle_timeout;
+		for (i = 0; sv->conns[i] != NULL; i++)
+			;
+		sv->conns[i] = c;
+		sv->nconns++;
+		conn_greet(sv, c);
+		return;
+	}
+	peer_free(&id);
 }
 
 /* ---- requests ---- */
@@ -675,6 +704,9 @@ int signer_serve(const struct signer_config *cfg, const struct signer_service_co
 	sv.sc = sc;
 	sv.lfd = sv.sigfd = sv.audit_fd = -1;
 	sv.max = sc->max_clients > 0 ? sc->max_clients : SVC_MAX_CLIENTS;
+	sv.max_per_user = sc->max_per_user > 0 ? sc->max_per_user : SVC_MAX_PER_USER;
+	if (sv.max_per_user > sv.max)
+		sv.max_per_user = sv.max;
 	sv.client_timeout = sc->client_timeout > 0 ? sc->client_timeout : SVC_CLIENT_TIMEOUT;
 	sv.idle_timeout = sc->idle_timeout > 0 ? sc->idle_timeout : SVC_IDLE_TIMEOUT;
 	if ((rc = svc_setup(&sv, cfg)) == SIGNER_OK)

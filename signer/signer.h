@@ -140,6 +140,7 @@ struct signer_service_config {
 	int socket_mode;           /* permission bits; -1: 0666, or 0660 with a group */
 	const char *socket_group;  /* group name or number, or NULL */
 	int max_clients;           /* 0: 64 */
+	int max_per_user;          /* connections of one uid; 0: 16 (at most max_clients) */
 	int client_timeout;        /* seconds for one frame in or out; 0: 10 */
 	int idle_timeout;          /* seconds without a request; 0: 600 */
 };

@@ -4,7 +4,8 @@
 # truncated, oversized and malformed frames, a client that connects and sends nothing
 # (closed after --idle-timeout), one that stops inside a frame (closed after
 # --client-timeout), one killed mid-request, one that never reads its answer; past
-# --max-clients a client is told "busy". 16 concurrent clients (two users) issue
+# --max-clients a client is told "busy", and past --max-per-user a user is, while
+# another user is still served. 16 concurrent clients (two users) issue
 # through one service with 0 failures. SIGKILL of the service mid-issuance: the client
 # exits 1 naming the signer, the live certificate is untouched, the key process goes
 # too, and a restarted service (over the stale socket file) serves again. SIGTERM
@@ -130,8 +131,8 @@ th_untrack $SVC
 [ -e "$SOCK" ] && th_fail "SIGTERM left the socket file"
 # ---- the deadlines: a silent client is closed after --idle-timeout, one stalled inside
 # a frame after --client-timeout; and past --max-clients a client is told "busy"
-start_service "$T/svc2.log" --socket "$SOCK" --max-clients 2 --idle-timeout "$IDLE" \
-	--client-timeout 2
+start_service "$T/svc2.log" --socket "$SOCK" --max-clients 3 --max-per-user 2 \
+	--idle-timeout "$IDLE" --client-timeout 2
 $RAW "$SOCK" idle $((IDLE + 20)) >"$T/idle.out" &
 IDLEPID=$!
 $RAW "$SOCK" partial 20 >"$T/partial.out" &
@@ -146,12 +147,21 @@ H1=$!
 $RAW "$SOCK" hold 20 &
 H2=$!
 sleep 0.5
+# root holds its --max-per-user 2: a third root connection is busy, another user is served
 out=$($RAW "$SOCK" busy) || th_fail "no busy answer: $out"
-echo "$out" | grep -q 'signer service busy' || th_fail "busy: $out"
+echo "$out" | grep -q 'signer service busy (user root already has 2 connections' ||
+	th_fail "per-user busy: $out"
+grep -q '"user":"root".*"op":"busy".*already has 2 connections' "$T/audit.log" ||
+	th_fail "no audit line for the per-user limit"
+client "$U1" account thumbprint >/dev/null || th_fail "another user was refused beside root's limit"
+# the third slot taken by another user: now every newcomer is busy (--max-clients 3)
+su_spawn "$U2" /usr/bin/python3 "$TH_ROOT/tests/lib/signer_raw.py" "$SOCK" hold 20
+H3=$SU_PID
+sleep 0.5
 th_expect_exit 1 client "$U1" account thumbprint
 grep -q 'signer service busy (too many clients)' "$T/out" || th_fail "client busy: $(cat "$T/out")"
-kill $H1 $H2 2>/dev/null || true
-wait $H1 $H2 2>/dev/null || true
+kill $H1 $H2 $H3 2>/dev/null || true
+wait $H1 $H2 $H3 2>/dev/null || true
 
 # ---- SIGKILL of the service mid-issuance; the live certificate stays
 live=$T/etc-$U1/live/a.one.example.com
