@@ -68,15 +68,28 @@ mkdir -p "$T/run"
 chmod 0755 "$T/run"
 SOCK=$T/run/signer.sock
 AUDIT=$T/audit.log
+# started: the service's start-up line, written once its socket is ready (the socket
+# file appears a moment before it). The log is appended across restarts: count them.
+listening() {
+	local n
+	n=$(grep -c "listening on $SOCK" "$T/service.log" 2>/dev/null)
+	echo "${n:-0}"
+}
 start_service() {
+	local before
+	before=$(listening)
 	$P11ACME ${TH_VGDIR:+--timeout 900} --server "$TH_SERVER" --key "$1" --module "$TH_MODULE" \
 		--pin-source "file:$TH_PIN_FILE" signer serve --socket "$SOCK" --policy "$T/policy" \
 		--audit-log "$AUDIT" --new-key "pkcs11:token=$TH_TOKEN_LABEL;object=acct384" \
 		2>>"$T/service.log" &
 	SVC=$!
 	th_track $SVC
-	for _ in $(seq 1 600); do [ -S "$SOCK" ] && break; kill -0 $SVC 2>/dev/null || break; sleep 0.1; done
-	[ -S "$SOCK" ] || th_fail "the service did not start: $(cat "$T/service.log")"
+	for _ in $(seq 1 600); do
+		[ "$(listening)" -gt "$before" ] && break
+		kill -0 $SVC 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$(listening)" -gt "$before" ] || th_fail "the service did not start: $(cat "$T/service.log")"
 }
 start_service "$TH_KEY"
 grep -q "listening on $SOCK (account key ES256, thumbprint " "$T/service.log" ||
