@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
 #include <cjson/cJSON.h>
@@ -95,11 +96,11 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen);
  * WIRE_MAX_FRAME (the kernel has dropped the rest). */
 int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len);
 
-/* How long wire_recv polls before it blocks (default 300 us; 0: block at once). A
- * short-lived client waiting on its own signer child gains by the spin; a long-lived
- * service on a busy host loses by it (docs/BENCHMARKS.md), so signer serve sets 0 for
- * itself and, by inheritance, for its key child. */
-void wire_set_spin(long ns);
+/* poll(2) that first polls without blocking for up to 300 us, as wire_recv does
+ * before it blocks (yielding the CPU on every empty poll, so the spin gives way on a
+ * busy machine and saves the wake-up on an idle one; docs/BENCHMARKS.md); for a loop
+ * that has just answered a request and expects the next one soon. */
+int wire_poll(struct pollfd *pfd, nfds_t n, int timeout_ms);
 
 /* Encode and send a response: OK with fields, or an error status. */
 int wire_send_ok(int fd, const struct wire_field *fields, size_t nfields);

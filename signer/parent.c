@@ -446,7 +446,7 @@ static int child_wait(int fd)
 		/* a second at least: a signature takes milliseconds, so one asked for
 		 * at the deadline still gets its answer */
 		left = child_deadline - time(NULL);
-		r = poll(&p, 1, left > 3600 ? 3600000 : left > 1 ? (int)left * 1000 : 1000);
+		r = wire_poll(&p, 1, left > 3600 ? 3600000 : left > 1 ? (int)left * 1000 : 1000);
 		if (r > 0)
 			return 0;
 		if (r < 0 && errno != EINTR)
@@ -700,29 +700,79 @@ int signer_thumbprint(struct signer *s, enum signer_key key, char **thumbprint)
 	return key_request(s, WIRE_OP_THUMBPRINT, key, thumbprint);
 }
 
-int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
-		const char *payload, char **jws)
+/* The sign request's fields: 3, or 4 with kid. */
+static size_t sign_fields(struct wire_field f[4], const char *url, const char *nonce,
+			  const char *kid, const char *payload)
 {
-	struct wire_field f[4];
-	struct wire_msg resp;
-	int rc;
-
-	*jws = NULL;
-	if (s == NULL || url == NULL || nonce == NULL) {
-		log_error("signer: sign: missing url or nonce");
-		return SIGNER_ERR;
-	}
-	if ((rc = signer_ready(s)) != SIGNER_OK)
-		return rc;
 	field_str(&f[0], url);
 	field_str(&f[1], nonce);
 	field_str(&f[2], payload != NULL ? payload : "");
 	if (kid != NULL)
 		field_str(&f[3], kid);
+	return kid != NULL ? 4 : 3;
+}
+
+static int sign_check(struct signer *s, const char *url, const char *nonce)
+{
+	if (s == NULL || url == NULL || nonce == NULL) {
+		log_error("signer: sign: missing url or nonce");
+		return SIGNER_ERR;
+	}
+	return signer_ready(s);
+}
+
+int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
+		const char *payload, char **jws)
+{
+	struct wire_field f[4];
+	struct wire_msg resp;
+	size_t n;
+	int rc;
+
+	*jws = NULL;
+	if ((rc = sign_check(s, url, nonce)) != SIGNER_OK)
+		return rc;
+	n = sign_fields(f, url, nonce, kid, payload);
 	trace("sign");
-	rc = rt(s, WIRE_OP_SIGN, f, kid != NULL ? 4 : 3, &resp);
+	rc = rt(s, WIRE_OP_SIGN, f, n, &resp);
 	trace("signed");
 	return resp_string(rc, &resp, jws);
+}
+
+int signer_sign_send(struct signer *s, const char *url, const char *nonce, const char *kid,
+		     const char *payload)
+{
+	struct wire_field f[4];
+	unsigned char *frame = NULL;
+	size_t n, framelen;
+	int rc;
+
+	if ((rc = sign_check(s, url, nonce)) != SIGNER_OK)
+		return rc;
+	if (s->stream) {
+		log_error("signer: a pipelined sign needs the signer's own child");
+		return SIGNER_ERR;
+	}
+	n = sign_fields(f, url, nonce, kid, payload);
+	rc = wire_encode(WIRE_OP_SIGN, f, n, &frame, &framelen) == 0 &&
+	     wire_send(s->fd, frame, framelen) == 0 ? SIGNER_OK : SIGNER_ERR;
+	free(frame);
+	return rc;
+}
+
+int signer_sign_take(struct signer *s, char **jws)
+{
+	struct wire_msg resp;
+
+	*jws = NULL;
+	if (s == NULL)
+		return SIGNER_ERR;
+	return resp_string(rt(s, 0, NULL, 0, &resp), &resp, jws);
+}
+
+int signer_fd(const struct signer *s)
+{
+	return s != NULL ? s->fd : -1;
 }
 
 int signer_keychange(struct signer *s, const char *url, const char *account_url,

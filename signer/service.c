@@ -42,10 +42,25 @@ struct conn {
 	unsigned char *out;       /* pending response */
 	size_t outlen, outoff;
 	int closing;              /* close once out is written */
+	int waiting;              /* its request is with the key child (svc->inflight) */
 	size_t have;              /* bytes of the frame in `in` */
 	time_t deadline;          /* CLOCK_MONOTONIC seconds */
 	unsigned char in[WIRE_MAX_FRAME];
 };
+
+/* A signature request sent to the key child, its answer not yet taken. The client's
+ * identity is copied (without groups): the answer is audited even when the client
+ * has gone meanwhile. */
+struct inflight {
+	struct conn *c;           /* NULL once the client has gone */
+	struct peer_id id;
+	struct decision d;
+};
+
+/* Requests outstanding at the key child: while it signs one, the loop decides the
+ * next. Two keep it busy; the socketpair's buffers hold two of the largest frames
+ * (signer_sign_send). */
+#define SVC_PIPELINE 2
 
 struct svc {
 	const struct signer_service_config *sc;
@@ -59,6 +74,9 @@ struct svc {
 	struct conn **conns;      /* max slots, NULL when free */
 	size_t nconns;
 	int stop;
+	int answered;             /* a request was answered in this turn of the loop */
+	struct inflight inflight[SVC_PIPELINE];   /* a FIFO: head, then head + 1 */
+	size_t head, n_inflight;
 };
 
 static time_t now_s(void)
@@ -87,7 +105,11 @@ static void audit(struct svc *sv, const struct peer_id *id, const char *op,
 static void conn_close(struct svc *sv, size_t i)
 {
 	struct conn *c = sv->conns[i];
+	size_t k;
 
+	for (k = 0; c->waiting && k < SVC_PIPELINE; k++)
+		if (sv->inflight[k].c == c)
+			sv->inflight[k].c = NULL;
 	close(c->fd);
 	peer_free(&c->id);
 	policy_rules_free(&c->rules);
@@ -246,11 +268,12 @@ static int key_of(const struct wire_msg *m)
 	return m->f[0].p[0];
 }
 
-/* Have the key child do what the decision allowed: the response text (malloc'd),
- * or NULL when it failed (the child logged why on our stderr). */
+/* Have the key child do what the decision allowed, other than a signature (see
+ * svc_send_sign): the response text (malloc'd), or NULL when it failed (the child
+ * logged why on our stderr). */
 static char *forward(struct svc *sv, const struct wire_msg *m, const struct decision *d)
 {
-	char *out = NULL, *nonce = NULL, *kid = NULL;
+	char *out = NULL, *account = NULL;
 	const char *alg;
 	int key = key_of(m);
 
@@ -267,20 +290,95 @@ static char *forward(struct svc *sv, const struct wire_msg *m, const struct deci
 		if (key >= 0)
 			signer_thumbprint(sv->child, (enum signer_key)key, &out);
 		break;
-	case WIRE_OP_SIGN:
-		nonce = wire_strdup(m, 1);
-		kid = m->nfields == 4 ? wire_strdup(m, 3) : NULL;
-		if (nonce != NULL)
-			signer_sign(sv->child, d->url, nonce, kid, d->payload, &out);
-		break;
 	case WIRE_OP_KEYCHANGE:
-		if ((nonce = wire_strdup(m, 1)) != NULL)   /* the account URL */
-			signer_keychange(sv->child, d->url, nonce, &out);
+		if ((account = wire_strdup(m, 1)) != NULL)
+			signer_keychange(sv->child, d->url, account, &out);
 		break;
 	}
+	free(account);
+	return out;
+}
+
+/* Audit what the key child did for a request and queue the answer for its client
+ * (c NULL: the client has gone; the audit line is written all the same). */
+static void conn_answer(struct svc *sv, struct conn *c, const struct peer_id *id,
+			const struct decision *d, const char *res)
+{
+	const char *one[1] = { res };
+
+	if (res == NULL) {
+		audit(sv, id, req_op_name(d->op), d, "error", "the key process failed");
+		if (c != NULL)
+			conn_queue_err(sv, c, SIGNER_ERR, "the signer service could not do it "
+				       "(its log says why)");
+		if (!signer_alive(sv->child)) {
+			log_error("signer: the key process has exited; stopping the service");
+			sv->stop = 2;
+		}
+		return;
+	}
+	audit(sv, id, req_op_name(d->op), d, "allow", d->reason);
+	sv->answered = 1;
+	if (c != NULL)
+		conn_queue_ok(sv, c, one, 1);
+}
+
+/* Send an allowed signature request to the key child without waiting, and queue it
+ * (the decision moves into the queue). 0, or -1 when it could not be sent. */
+static int svc_send_sign(struct svc *sv, struct conn *c, const struct wire_msg *m,
+			 struct decision *d)
+{
+	struct inflight *f = &sv->inflight[(sv->head + sv->n_inflight) % SVC_PIPELINE];
+	char *nonce = wire_strdup(m, 1), *kid = m->nfields == 4 ? wire_strdup(m, 3) : NULL;
+	int rc = SIGNER_ERR;
+
+	if (sv->n_inflight < SVC_PIPELINE && nonce != NULL && (m->nfields != 4 || kid != NULL))
+		rc = signer_sign_send(sv->child, d->url, nonce, kid, d->payload);
 	free(nonce);
 	free(kid);
-	return out;
+	if (rc != SIGNER_OK)
+		return -1;
+	f->c = c;
+	memset(&f->id, 0, sizeof(f->id));
+	f->id.uid = c->id.uid;
+	f->id.pid = c->id.pid;
+	f->id.known = c->id.known;
+	memcpy(f->id.user, c->id.user, sizeof(f->id.user));
+	f->d = *d;
+	f->d.user = f->id.user;
+	memset(d, 0, sizeof(*d));
+	sv->n_inflight++;
+	c->waiting = 1;
+	return 0;
+}
+
+static void conn_write(struct svc *sv, struct conn *c);
+
+/* Take the key child's oldest answer and hand it to its client. */
+static void svc_take(struct svc *sv)
+{
+	struct inflight *f = &sv->inflight[sv->head];
+	struct conn *c = f->c;
+	char *res = NULL;
+
+	signer_sign_take(sv->child, &res);
+	sv->head = (sv->head + 1) % SVC_PIPELINE;
+	sv->n_inflight--;
+	if (c != NULL)
+		c->waiting = 0;
+	conn_answer(sv, c, &f->id, &f->d, res);
+	decision_free(&f->d);
+	f->c = NULL;
+	free(res);
+	if (c != NULL && c->out != NULL)
+		conn_write(sv, c);
+}
+
+/* Every answer still at the key child (before a request that waits for its own). */
+static void svc_drain(struct svc *sv)
+{
+	while (sv->n_inflight > 0)
+		svc_take(sv);
 }
 
 static void conn_request(struct svc *sv, struct conn *c)
@@ -288,8 +386,8 @@ static void conn_request(struct svc *sv, struct conn *c)
 	struct enforce_ctx e = { &c->rules, c->id.user, sv->origin };
 	struct decision d;
 	struct wire_msg m;
-	const char *why = NULL, *one[1];
-	char msg[600], *res = NULL;
+	const char *why = NULL;
+	char msg[600], *res;
 	size_t len = c->have;
 
 	c->have = 0;
@@ -306,24 +404,16 @@ static void conn_request(struct svc *sv, struct conn *c)
 		audit(sv, &c->id, req_op_name(d.op), &d, d.error ? "error" : "deny", d.reason);
 		snprintf(msg, sizeof(msg), "denied: %s", d.reason);
 		conn_queue_err(sv, c, d.error ? SIGNER_ERR : SIGNER_ERR_DENIED, msg);
-		goto out;
+	} else if (m.op == WIRE_OP_SIGN) {
+		if (svc_send_sign(sv, c, &m, &d) < 0)
+			conn_answer(sv, c, &c->id, &d, NULL);
+	} else {
+		svc_drain(sv);
+		res = forward(sv, &m, &d);
+		conn_answer(sv, c, &c->id, &d, res);
+		free(res);
 	}
-	if ((res = forward(sv, &m, &d)) == NULL) {
-		audit(sv, &c->id, req_op_name(d.op), &d, "error", "the key process failed");
-		conn_queue_err(sv, c, SIGNER_ERR, "the signer service could not do it "
-			       "(its log says why)");
-		if (!signer_alive(sv->child)) {
-			log_error("signer: the key process has exited; stopping the service");
-			sv->stop = 2;
-		}
-		goto out;
-	}
-	audit(sv, &c->id, req_op_name(d.op), &d, "allow", d.reason);
-	one[0] = res;
-	conn_queue_ok(sv, c, one, 1);
-out:
 	decision_free(&d);
-	free(res);
 }
 
 static void conn_write(struct svc *sv, struct conn *c)
@@ -412,7 +502,7 @@ static void svc_sweep(struct svc *sv)
 			continue;
 		if (c->closing && c->out == NULL) {
 			conn_close(sv, i);
-		} else if (now >= c->deadline) {
+		} else if (!c->waiting && now >= c->deadline) {
 			audit(sv, &c->id, "timeout", NULL, "error",
 			      c->out != NULL ? "the client did not take its response in time" :
 			      c->have > 0 ? "the client did not send a whole frame in time" :
@@ -471,7 +561,8 @@ static int svc_timeout(const struct svc *sv)
 	size_t i;
 
 	for (i = 0; i < (size_t)sv->max; i++)
-		if (sv->conns[i] != NULL && (first == 0 || sv->conns[i]->deadline < first))
+		if (sv->conns[i] != NULL && !sv->conns[i]->waiting &&
+		    (first == 0 || sv->conns[i]->deadline < first))
 			first = sv->conns[i]->deadline;
 	if (first == 0)
 		return -1;
@@ -482,15 +573,43 @@ static void conn_events(struct svc *sv, struct conn *c, short revents)
 {
 	if (revents & POLLOUT)
 		conn_write(sv, c);
-	if ((revents & POLLIN) && c->out == NULL && !c->closing)
+	/* A request is read only when the key child's queue has room for it: poll()
+	 * saw room for one, and an earlier connection may have taken it since. */
+	if ((revents & POLLIN) && c->out == NULL && !c->closing && !c->waiting &&
+	    sv->n_inflight < SVC_PIPELINE)
 		conn_read(sv, c);
 	else if ((revents & (POLLERR | POLLHUP | POLLNVAL)) && !(revents & POLLIN))
 		c->closing = 1, free(c->out), c->out = NULL;
 }
 
+/* The poll set: the signals, the listening socket, the key child (while it has
+ * answers to give), then every connection. With SVC_PIPELINE requests at the key
+ * child no new request is read. Returns the connections' count (map: slot of each). */
+static size_t svc_pollset(struct svc *sv, struct pollfd *pfd, size_t *map)
+{
+	int full = sv->n_inflight >= SVC_PIPELINE;
+	struct conn *c;
+	size_t i, n;
+
+	pfd[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = sv->n_inflight > 0 ? signer_fd(sv->child) : -1,
+				  .events = POLLIN };
+	for (i = 0, n = 0; i < (size_t)sv->max; i++) {
+		if ((c = sv->conns[i]) == NULL)
+			continue;
+		pfd[3 + n].fd = c->fd;
+		pfd[3 + n].events = c->out != NULL ? POLLOUT :
+				    c->closing || c->waiting || full ? 0 : POLLIN;
+		pfd[3 + n].revents = 0;
+		map[n++] = i;
+	}
+	return n;
+}
+
 static int svc_loop(struct svc *sv)
 {
-	struct pollfd *pfd = calloc((size_t)sv->max + 2, sizeof(*pfd));
+	struct pollfd *pfd = calloc((size_t)sv->max + 3, sizeof(*pfd));
 	size_t *map = calloc((size_t)sv->max, sizeof(*map));
 	size_t i, n;
 	int r;
@@ -500,32 +619,30 @@ static int svc_loop(struct svc *sv)
 		sv->stop = 2;
 	}
 	while (!sv->stop) {
-		pfd[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
-		for (i = 0, n = 0; i < (size_t)sv->max; i++) {
-			if (sv->conns[i] == NULL)
-				continue;
-			pfd[2 + n].fd = sv->conns[i]->fd;
-			pfd[2 + n].events = sv->conns[i]->out != NULL ? POLLOUT :
-					    sv->conns[i]->closing ? 0 : POLLIN;
-			pfd[2 + n].revents = 0;
-			map[n++] = i;
-		}
-		r = poll(pfd, n + 2, svc_timeout(sv));
+		n = svc_pollset(sv, pfd, map);
+		/* Just answered, or waiting for the key child: the next request or the
+		 * answer usually comes within microseconds, so poll briefly before
+		 * sleeping (wire_poll). */
+		r = sv->answered || sv->n_inflight > 0 ?
+			wire_poll(pfd, n + 3, svc_timeout(sv)) : poll(pfd, n + 3, svc_timeout(sv));
+		sv->answered = 0;
 		if (r < 0 && errno != EINTR) {
 			log_error("signer: poll: %s", strerror(errno));
 			sv->stop = 2;
 			break;
 		}
+		if (r > 0 && (pfd[2].revents & (POLLIN | POLLERR | POLLHUP)))
+			svc_take(sv);
 		for (i = 0; r > 0 && i < n; i++)
-			if (pfd[2 + i].revents != 0)
-				conn_events(sv, sv->conns[map[i]], pfd[2 + i].revents);
+			if (pfd[3 + i].revents != 0 && sv->conns[map[i]] != NULL)
+				conn_events(sv, sv->conns[map[i]], pfd[3 + i].revents);
 		if (r > 0 && (pfd[1].revents & POLLIN))
 			svc_accept(sv);
 		if (r > 0 && (pfd[0].revents & POLLIN))
 			svc_signal(sv);
 		svc_sweep(sv);
 	}
+	svc_drain(sv);
 	free(pfd);
 	free(map);
 	return sv->stop == 1 ? SIGNER_OK : SIGNER_ERR;
@@ -640,9 +757,9 @@ static int svc_start_child(struct svc *sv, const struct signer_config *cfg)
 	char *tp = NULL;
 	int rc, k;
 
-	/* Block at once on the key child's socket, here and (inherited) in the child: a
-	 * long-lived service must not burn the CPU its key child needs. */
-	wire_set_spin(0);
+	/* The key child inherits wire.c's spin: it waits for the next request briefly
+	 * before it sleeps, as this process waits for its reply; both yield the CPU on
+	 * every empty poll, so neither takes it from the other on a busy machine. */
 	kc.relogin = 1;
 	kc.remote = NULL;
 	kc.cert_key_uri = NULL;   /* clients make their own certificate keys */

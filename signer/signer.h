@@ -110,6 +110,18 @@ int signer_thumbprint(struct signer *s, enum signer_key key, char **thumbprint);
 int signer_sign(struct signer *s, const char *url, const char *nonce, const char *kid,
 		const char *payload, char **jws);
 
+/* signer_sign in two halves, for the signer service, which keeps its key child busy
+ * while it decides the next client's request: signer_sign_send sends the request
+ * without waiting, and signer_sign_take reads the oldest answer not yet taken (the
+ * child answers in order). Only on a signer's own child (not --signer). Keep at most
+ * two requests outstanding: the socket's buffers hold two of the largest frames, and
+ * more could leave both sides blocked in send. signer_fd: the socket to poll for
+ * an answer (POLLIN). */
+int signer_sign_send(struct signer *s, const char *url, const char *nonce, const char *kid,
+		     const char *payload);
+int signer_sign_take(struct signer *s, char **jws);
+int signer_fd(const struct signer *s);
+
 /* Inner JWS for account key rollover (RFC 8555 §7.3.5): protected {alg, jwk, url}
  * signed with SIGNER_KEY_NEW, payload {"account": account_url, "oldKey": <account
  * key JWK>}. The caller signs the result as the payload of an outer signer_sign().

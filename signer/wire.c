@@ -13,6 +13,7 @@
 #include <time.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -156,16 +157,14 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen)
  * arrives within a few hundred microseconds. Sleeping in recvmsg() then costs a
  * cross-CPU wake-up, which on a virtual machine is as slow as the rest of the
  * round trip; polling briefly first avoids it. The bound keeps an idle signer from
- * burning CPU: after WIRE_SPIN_NS without a message it blocks as before.
+ * burning CPU: after WIRE_SPIN_NS without a message it blocks as before. Each empty
+ * poll yields the CPU (sched_yield), so on a busy machine the spin gives way to any
+ * process waiting for that CPU (the key child it waits for, above all) instead of
+ * competing with it; on an idle one it costs nothing but the spin.
  */
 #define WIRE_SPIN_NS 300000L
 
-static long spin_ns = WIRE_SPIN_NS;
-
-void wire_set_spin(long ns)
-{
-	spin_ns = ns;
-}
+static const long spin_ns = WIRE_SPIN_NS;
 
 static long elapsed_ns(const struct timespec *t0)
 {
@@ -187,11 +186,26 @@ static ssize_t recv_spin_then_block(int fd, struct msghdr *mh)
 		n = recvmsg(fd, mh, MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			return n;
+		sched_yield();
 	} while (elapsed_ns(&t0) < spin_ns);
 	do
 		n = recvmsg(fd, mh, 0);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+int wire_poll(struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec t0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (spin_ns > 0 && timeout_ms != 0 && elapsed_ns(&t0) < spin_ns) {
+		if ((r = poll(pfd, n, 0)) != 0)
+			return r;
+		sched_yield();
+	}
+	return poll(pfd, n, timeout_ms);
 }
 
 int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len)
@@ -312,7 +326,8 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 		     (deadline->tv_nsec - now.tv_nsec) / 1000000;
 		if (ms < 0)
 			ms = 0;
-		r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+		/* the service's answer usually comes within the spin: no wake-up */
+		r = wire_poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
 		if (r >= 0 || errno != EINTR)
 			return r > 0 ? 1 : r;
 	}

@@ -4,7 +4,7 @@
  * child that every p11acme run forks, with the same token key, in alternating rounds.
  *
  *   svc_bench [-m MODULE] [-p PIN_SOURCE] [-r ROUNDS] [-s SECONDS] [-P SERVICE_PID]
- *             -S unix:PATH KEY
+ *             [-c CLIENTS] -S unix:PATH KEY
  *
  * The request is what every renewal sends first: a newOrder payload for a name the
  * service's policy allows, signed with kid at a URL on the service's CA (start the
@@ -13,6 +13,11 @@
  * child; direct signing is jws_acme() with the key opened in this process.
  * Each round measures service, local child and direct back to back; the medians of the
  * rates and of the per-round ratios are printed (machine drift cancels in a ratio).
+ * With -c CLIENTS (default 4; 1: not measured) each round also measures the service
+ * with that many clients at once, each a process of its own with its own connection,
+ * signing one request after another: the sum of their rates is what the service
+ * signs per second for a fleet (it decides the next client's request while its key
+ * child signs), against the same direct rate.
  * CPU per JWS: the CPU time (utime + stime from /proc) of every process on the path,
  * this one and its children (the local signer child), plus with -P the service and its
  * children (its key child), divided by the JWS signed. On a loaded machine the rates
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct bench_req req = {
@@ -91,6 +97,54 @@ static double direct_rate(struct bench_direct *d, double secs)
 	return bench_rate(bench_direct_one, d, &req, secs, &last_n);
 }
 
+#define MAXC 16
+static int clients = 4;
+
+/* One concurrent client: its own connection, signing for secs; its rate on fd. */
+static void client_main(const struct signer_config *rcfg, double secs, int fd)
+{
+	struct signer *s = NULL;
+	double rate = -1;
+
+	if (signer_start(rcfg, &s) == SIGNER_OK)
+		rate = signer_rate(s, secs);
+	signer_stop(s);
+	if (write(fd, &rate, sizeof(rate)) != (ssize_t)sizeof(rate))
+		_exit(1);
+	_exit(0);
+}
+
+/* JWS/s through the service with `clients` processes at once: the sum of their
+ * rates, or -1 when one failed. */
+static double concurrent_rate(const struct signer_config *rcfg, double secs)
+{
+	pid_t pids[MAXC];
+	double sum = 0, rate;
+	int p[2], k, n = 0, bad = 0;
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	for (k = 0; k < clients; k++) {
+		if ((pids[n] = fork()) == 0) {
+			close(p[0]);
+			client_main(rcfg, secs, p[1]);
+		}
+		n += pids[n] > 0;
+	}
+	close(p[1]);
+	for (k = 0; k < n; k++) {
+		if (read(p[0], &rate, sizeof(rate)) != (ssize_t)sizeof(rate) || rate < 0)
+			bad = 1;
+		else
+			sum += rate;
+	}
+	close(p[0]);
+	for (k = 0; k < n; k++)
+		waitpid(pids[k], NULL, 0);
+	return bad || n != clients ? -1 : sum;
+}
+
 static int parse_args(int argc, char **argv, struct signer_config *cfg, const char **remote,
 		      int *rounds, double *secs)
 {
@@ -103,10 +157,13 @@ static int parse_args(int argc, char **argv, struct signer_config *cfg, const ch
 			*remote = argv[i + 1];
 		else if (strcmp(argv[i], "-P") == 0)
 			service_pid = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "-c") == 0)
+			clients = atoi(argv[i + 1]);
 	}
-	if (i + 1 != argc || *remote == NULL || *rounds < 1 || *rounds > MAXR || *secs <= 0) {
+	if (i + 1 != argc || *remote == NULL || *rounds < 1 || *rounds > MAXR || *secs <= 0 ||
+	    clients < 1 || clients > MAXC) {
 		fprintf(stderr, "usage: svc_bench [-m MODULE] [-p PIN] [-r ROUNDS] [-s SECONDS] "
-				"[-P SERVICE_PID] -S unix:PATH KEY\n");
+				"[-P SERVICE_PID] [-c CLIENTS (1-16)] -S unix:PATH KEY\n");
 		return -1;
 	}
 	cfg->key_uri = argv[i];
@@ -132,6 +189,24 @@ static void report(const char *alg, int rounds, double secs, double *vr, double 
 	printf("local/direct, median of the rounds' ratios: %.1f%%\n", 100 * median(rl, rounds));
 }
 
+/* The service with several clients at once, against the same rounds' direct rate. */
+static void report_fleet(int rounds, double *vf, double *dr)
+{
+	double rf[MAXR];
+	int i;
+
+	if (clients < 2)
+		return;
+	printf("rounds (service with %d clients/direct JWS/s):", clients);
+	for (i = 0; i < rounds; i++) {
+		rf[i] = vf[i] / dr[i];
+		printf(" %.0f/%.0f", vf[i], dr[i]);
+	}
+	printf("\nservice, %d clients at once: %.0f JWS/s\n", clients, median(vf, rounds));
+	printf("service with %d clients/direct, median of the rounds' ratios: %.1f%%\n", clients,
+	       100 * median(rf, rounds));
+}
+
 /* CPU per JWS of each path (with -P: the service's processes counted too). */
 static void report_cpu(int rounds, double *vc, double *lc, double *dc)
 {
@@ -153,7 +228,8 @@ int main(int argc, char **argv)
 	struct signer *svc = NULL, *loc = NULL;
 	struct bench_direct d = { 0 };
 	const char *alg, *remote = NULL;
-	double vr[MAXR], lr[MAXR], dr[MAXR], vc[MAXR], lc[MAXR], dc[MAXR], secs = 1, c0, c1;
+	double vr[MAXR], lr[MAXR], dr[MAXR], vc[MAXR], lc[MAXR], dc[MAXR], vf[MAXR], secs = 1;
+	double d2[MAXR], c0, c1;
 	int i, rounds = 5, rc = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -183,8 +259,12 @@ int main(int argc, char **argv)
 		if ((dr[i] = direct_rate(&d, secs)) < 0)
 			goto out;
 		dc[i] = (path_cpu() - c0) / (double)last_n;
+		if (clients > 1 && (vf[i] = concurrent_rate(&rcfg, secs)) < 0)
+			goto out;
 	}
+	memcpy(d2, dr, sizeof(dr));   /* report() sorts dr (median) */
 	report(alg, rounds, secs, vr, lr, dr);
+	report_fleet(rounds, vf, d2);
 	report_cpu(rounds, vc, lc, dc);
 	rc = 0;
 out:

@@ -17,7 +17,13 @@ MODE:
   noread         a JWK request, then close without reading the answer
   hold SECS      connect (take the ready frame) and hold the connection SECS seconds
   busy           expect the "busy" error frame instead of the ready frame
+  signmany N ORIGIN TAG
+                 N POST-as-GET signatures, one after another, for ORIGIN/my-order/TAG-i;
+                 each JWS must carry its own request's URL (run several at once: the
+                 service pipelines its key child, and an answer must reach its client)
 """
+import base64
+import json
 import os
 import socket
 import struct
@@ -102,8 +108,27 @@ def expect_closed(s, within, what):
         sys.exit("%s: still open after %s s" % (what, within))
 
 
+def signmany(s, n, origin, tag):
+    for i in range(n):
+        url = "%s/my-order/%s-%d" % (origin, tag, i)
+        s.sendall(frame(4, [url.encode(), b"bm9uY2U", b"", (origin + "/my-account/1").encode()]))
+        r = read_frame(s)
+        if r is None or r[0] != 0x80:
+            sys.exit("%s: sign %d failed: %r" % (tag, i, r))
+        prot = json.loads(r[1][0])["protected"]
+        hdr = json.loads(base64.urlsafe_b64decode(prot + "=" * (-len(prot) % 4)))
+        if hdr.get("url") != url:
+            sys.exit("%s: sign %d got the JWS for %s" % (tag, i, hdr.get("url")))
+    print("%s: %d signed, each for its own URL" % (tag, n))
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
+    if mode == "signmany":
+        s = connect(path)
+        ready(s)
+        signmany(s, int(sys.argv[3]), sys.argv[4], sys.argv[5])
+        return
     arg = float(sys.argv[3]) if len(sys.argv) > 3 else 0
     s = connect(path)
     if mode == "busy":

@@ -5,7 +5,8 @@
 # (closed after --idle-timeout), one that stops inside a frame (closed after
 # --client-timeout), one killed mid-request, one that never reads its answer; past
 # --max-clients a client is told "busy", and past --max-per-user a user is, while
-# another user is still served. 16 concurrent clients (two users) issue
+# another user is still served. Six raw clients signing at once each get their own
+# answers (the key child is pipelined). 16 concurrent clients (two users) issue
 # through one service with 0 failures. SIGKILL of the service mid-issuance: the client
 # exits 1 naming the signer, the live certificate is untouched, the key process goes
 # too, and a restarted service (over the stale socket file) serves again. SIGTERM
@@ -74,6 +75,20 @@ su_spawn root "$TH_BUILD/p11acme" --signer "unix:$SOCK" serve-http01 --listen "1
 H01=$SU_PID
 th_wait_port 127.0.0.1 "$TH_HTTP_PORT" 20 $H01 "$T/http01.log"
 JWK=$($RAW "$SOCK" jwk) || th_fail "raw JWK request"
+
+# ---- 6 raw clients at once (two users), 150 signatures each: every answer reaches its own client
+# (the service keeps two requests at its key child and decides the next meanwhile)
+ORIGIN=$(echo "$TH_SERVER" | sed -E 's|^(https://[^/]+).*|\1|')
+pids=""
+for k in 1 2 3 4 5 6; do
+	if [ $((k % 2)) = 0 ]; then u=$U2; else u=$U1; fi
+	su_run "$u" /usr/bin/python3 "$TH_ROOT/tests/lib/signer_raw.py" "$SOCK" signmany 150 \
+		"$ORIGIN" "p$k" >"$T/many$k.out" 2>&1 &
+	pids="$pids $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+[ "$fails" = 0 ] || th_fail "$fails of 6 pipelined clients failed: $(cat "$T"/many*.out)"
 
 # ---- bad frames: each is refused, and the same or the next client is served
 out=$($RAW "$SOCK" oversized) || th_fail "oversized frame: $out"
