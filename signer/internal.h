@@ -96,10 +96,15 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen);
  * WIRE_MAX_FRAME (the kernel has dropped the rest). */
 int wire_recv(int fd, unsigned char *buf, size_t bufsize, size_t *len);
 
-/* poll(2) that first polls without blocking for up to 300 us, as wire_recv does
- * before it blocks (yielding the CPU on every empty poll, so the spin gives way on a
- * busy machine and saves the wake-up on an idle one; docs/BENCHMARKS.md); for a loop
- * that has just answered a request and expects the next one soon. */
+/* How long wire_recv and wire_poll poll before they block (default 300 us; 0: block
+ * at once). Every empty poll yields the CPU. A short-lived run waiting on its own
+ * signer child gains by the spin; a long-lived service would pay it in CPU on every
+ * request for little (docs/BENCHMARKS.md), so signer serve sets 0 for itself and, by
+ * inheritance, for its key child. */
+void wire_set_spin(long ns);
+
+/* poll(2) that first polls without blocking for the spin time above, as wire_recv
+ * does before it blocks: for a wait whose answer usually comes within microseconds. */
 int wire_poll(struct pollfd *pfd, nfds_t n, int timeout_ms);
 
 /* Encode and send a response: OK with fields, or an error status. */

@@ -74,7 +74,6 @@ struct svc {
 	struct conn **conns;      /* max slots, NULL when free */
 	size_t nconns;
 	int stop;
-	int answered;             /* a request was answered in this turn of the loop */
 	struct inflight inflight[SVC_PIPELINE];   /* a FIFO: head, then head + 1 */
 	size_t head, n_inflight;
 };
@@ -318,7 +317,6 @@ static void conn_answer(struct svc *sv, struct conn *c, const struct peer_id *id
 		return;
 	}
 	audit(sv, id, req_op_name(d->op), d, "allow", d->reason);
-	sv->answered = 1;
 	if (c != NULL)
 		conn_queue_ok(sv, c, one, 1);
 }
@@ -620,12 +618,7 @@ static int svc_loop(struct svc *sv)
 	}
 	while (!sv->stop) {
 		n = svc_pollset(sv, pfd, map);
-		/* Just answered, or waiting for the key child: the next request or the
-		 * answer usually comes within microseconds, so poll briefly before
-		 * sleeping (wire_poll). */
-		r = sv->answered || sv->n_inflight > 0 ?
-			wire_poll(pfd, n + 3, svc_timeout(sv)) : poll(pfd, n + 3, svc_timeout(sv));
-		sv->answered = 0;
+		r = poll(pfd, n + 3, svc_timeout(sv));
 		if (r < 0 && errno != EINTR) {
 			log_error("signer: poll: %s", strerror(errno));
 			sv->stop = 2;
@@ -757,9 +750,10 @@ static int svc_start_child(struct svc *sv, const struct signer_config *cfg)
 	char *tp = NULL;
 	int rc, k;
 
-	/* The key child inherits wire.c's spin: it waits for the next request briefly
-	 * before it sleeps, as this process waits for its reply; both yield the CPU on
-	 * every empty poll, so neither takes it from the other on a busy machine. */
+	/* Block at once on the key child's socket, here and (inherited) in the child:
+	 * spinning would double the service's CPU per signature and gain little, since
+	 * the pipeline keeps the key child busy anyway (docs/BENCHMARKS.md). */
+	wire_set_spin(0);
 	kc.relogin = 1;
 	kc.remote = NULL;
 	kc.cert_key_uri = NULL;   /* clients make their own certificate keys */

@@ -164,7 +164,12 @@ int wire_send(int fd, const unsigned char *frame, size_t framelen)
  */
 #define WIRE_SPIN_NS 300000L
 
-static const long spin_ns = WIRE_SPIN_NS;
+static long spin_ns = WIRE_SPIN_NS;
+
+void wire_set_spin(long ns)
+{
+	spin_ns = ns;
+}
 
 static long elapsed_ns(const struct timespec *t0)
 {
@@ -326,8 +331,7 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 		     (deadline->tv_nsec - now.tv_nsec) / 1000000;
 		if (ms < 0)
 			ms = 0;
-		/* the service's answer usually comes within the spin: no wake-up */
-		r = wire_poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+		r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
 		if (r >= 0 || errno != EINTR)
 			return r > 0 ? 1 : r;
 	}
