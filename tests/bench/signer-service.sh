@@ -8,7 +8,8 @@
 #     A renewal is an issuance whose authorization is reused (--reuse-only), from its
 #     own config directory holding a copy of the account cache, as in fleet.sh.
 #  2. JWS per second through the service against direct signing in one process (and
-#     against the local signer child), tests/bench/svc_bench.c; goal: >= 80% of direct.
+#     against the local signer child), tests/bench/svc_bench.c, with one client and with
+#     BENCH_SVC_CLIENTS (4) clients at once; goal: >= 80% of direct.
 # Environment: BENCH_SVC_N=100 renewals per mode and level, BENCH_FLEET_CONC="1 4 8",
 # BENCH_SVC_ROUNDS=5 BENCH_SVC_SECS=1 for svc_bench, BENCH_SVC_FLEET=0 to measure the
 # signatures only, BENCH_OUT=bench/results.
@@ -57,7 +58,8 @@ serve_start() {
 # ---------------------------------------------------------------- 2. JWS/s (first: no Pebble load)
 serve_start https://ca.test/dir "$T/sig.sock"
 "$T/bin/svc_bench" -m "$TH_MODULE" -p "file:$TH_PIN_FILE" -r "${BENCH_SVC_ROUNDS:-5}" \
-	-s "${BENCH_SVC_SECS:-1}" -P "$SERVE_PID" -S "unix:$T/sig.sock" "$TH_KEY" >"$T/sig.txt" ||
+	-s "${BENCH_SVC_SECS:-1}" -c "${BENCH_SVC_CLIENTS:-4}" -P "$SERVE_PID" \
+	-S "unix:$T/sig.sock" "$TH_KEY" >"$T/sig.txt" ||
 	th_fail "svc_bench failed"
 kill "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null || true
