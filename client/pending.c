@@ -188,9 +188,8 @@ static EVP_PKEY *pending_key(const struct pending_order *p)
 	return k;
 }
 
-/* Fetch the recorded order: 1 when it can still give the certificate. */
-/* 1: the order can still give the certificate; 0: it cannot (its state); -1: it
- * could not be fetched (the CA's error is logged). */
+/* Fetch the recorded order. 1: it can still give the certificate; 0: it cannot
+ * (its state); -1: it could not be fetched (the CA's error is logged). */
 static int pending_fetch(struct acme *a, const struct pending_order *p, struct acme_order *o)
 {
 	if (acme_order_get(a, p->order_url, o) != 0)

@@ -470,22 +470,30 @@ static void log_version_mismatch(int stream, unsigned version)
 	log_error("signer: %s", msg);
 }
 
+/* Encode and send one request. 0 or -1 (logged). */
+static int request_send(int fd, int stream, uint8_t op, const struct wire_field *fields,
+			size_t nfields)
+{
+	unsigned char *frame = NULL;
+	size_t framelen;
+	int r = -1;
+
+	if (wire_encode(op, fields, nfields, &frame, &framelen) == 0)
+		r = stream ? wire_send_stream(fd, frame, framelen, REMOTE_TIMEOUT_MS) :
+			     wire_send(fd, frame, framelen);
+	free(frame);
+	return r;
+}
+
 static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field *fields,
 			size_t nfields, unsigned char *buf, struct wire_msg *resp)
 {
-	unsigned char *frame = NULL;
 	const char *why = NULL;
-	size_t framelen, len;
+	size_t len;
 	int r, rc = SIGNER_ERR;
 
-	if (op != 0) {
-		if (wire_encode(op, fields, nfields, &frame, &framelen) < 0)
-			goto out;
-		r = stream ? wire_send_stream(fd, frame, framelen, REMOTE_TIMEOUT_MS) :
-			     wire_send(fd, frame, framelen);
-		if (r < 0)
-			goto out;
-	}
+	if (op != 0 && request_send(fd, stream, op, fields, nfields) < 0)
+		goto out;
 	if (!stream && child_wait(fd) != 0)
 		goto out;
 	r = stream ? wire_recv_stream(fd, buf, WIRE_MAX_FRAME + 1, &len, REMOTE_TIMEOUT_MS) :
@@ -511,7 +519,6 @@ static int roundtrip_io(int fd, int stream, uint8_t op, const struct wire_field 
 	else
 		log_error("signer: malformed response: op %u", resp->op);
 out:
-	free(frame);
 	return rc;
 }
 
@@ -743,8 +750,7 @@ int signer_sign_send(struct signer *s, const char *url, const char *nonce, const
 		     const char *payload)
 {
 	struct wire_field f[4];
-	unsigned char *frame = NULL;
-	size_t n, framelen;
+	size_t n;
 	int rc;
 
 	if ((rc = sign_check(s, url, nonce)) != SIGNER_OK)
@@ -754,10 +760,7 @@ int signer_sign_send(struct signer *s, const char *url, const char *nonce, const
 		return SIGNER_ERR;
 	}
 	n = sign_fields(f, url, nonce, kid, payload);
-	rc = wire_encode(WIRE_OP_SIGN, f, n, &frame, &framelen) == 0 &&
-	     wire_send(s->fd, frame, framelen) == 0 ? SIGNER_OK : SIGNER_ERR;
-	free(frame);
-	return rc;
+	return request_send(s->fd, 0, WIRE_OP_SIGN, f, n) == 0 ? SIGNER_OK : SIGNER_ERR;
 }
 
 int signer_sign_take(struct signer *s, char **jws)
