@@ -91,29 +91,41 @@ th_stop() {
 
 # Print a TCP+UDP port that is free on loopback now. Ports are random, so two runs
 # on one machine rarely collide, and they lie below the kernel's ephemeral range
-# (ip_local_port_range), where outgoing connections would take them.
+# (ip_local_port_range), where outgoing connections would take them. A port is
+# handed out once per run: the ledger $TH_CACHE/ports (locked) lists those given,
+# so two ports of one test (Pebble's management port and the client's --http-port,
+# say) or of two tests running at once are never the same, even before anything
+# binds them.
 th_free_port() {
-	python3 - <<'PY'
-import random, socket
+	mkdir -p "$TH_CACHE"
+	TH_PORTS="$TH_CACHE/ports" python3 - <<'PY'
+import fcntl, os, random, socket
 try:
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError):
     low = 32768
 low = max(low, 12000)
-for _ in range(200):
-    p = random.randint(10000, low - 1)
-    ok = True
-    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            ok = False
-        finally:
-            s.close()
-    if ok:
-        print(p)
-        break
+with open(os.environ["TH_PORTS"], "a+") as ledger:
+    fcntl.flock(ledger, fcntl.LOCK_EX)
+    ledger.seek(0)
+    given = {int(w) for w in ledger.read().split() if w.isdigit()}
+    for _ in range(400):
+        p = random.randint(10000, low - 1)
+        if p in given:
+            continue
+        ok = True
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            ledger.write("%d\n" % p)
+            print(p)
+            break
 PY
 }
 
