@@ -160,6 +160,18 @@ th_wait_log() {
 	done
 }
 
+# th_wait_locked FILE [SECONDS]: wait until another process holds flock(2) on FILE
+# (a lock holder started in the background: under valgrind a fixed sleep can end before
+# flock(1) took the lock). flock -n succeeds only while nobody holds it.
+th_wait_locked() {
+	local f=$1 max=$(( ${2:-20} * 20 )) n=0
+	while flock -n "$f" true 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -gt "$max" ] && th_fail "nobody took the lock on $f"
+		sleep 0.05
+	done
+}
+
 # ---------------------------------------------------------------- SoftHSM2 tokens
 
 # th_softhsm_conf DIR: write a SoftHSM config with its own token directory, export it.

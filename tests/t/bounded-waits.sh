@@ -33,7 +33,7 @@ lock=$(ls "$P11ACME_LOCK_DIR"/p11acme-*.lock)
 flock -o "$lock" sleep 60 &
 holder=$!
 th_track "$holder"
-sleep 0.5
+th_wait_locked "$lock"
 start=$(date +%s)
 rc=0
 timeout 30 "$TH_BUILD/p11acme" --server "$HC_SERVER" --ca-bundle "$TH_CA_BUNDLE" --key "$TH_KEY" \

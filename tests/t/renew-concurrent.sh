@@ -76,7 +76,7 @@ o0=$(th_orders)
 flock "$T/etc/renewal/.c1.test.lock" sleep 30 &
 holder=$!
 th_track $holder
-sleep 0.3
+th_wait_locked "$T/etc/renewal/.c1.test.lock"
 python3 "$TH_ROOT/tests/lib/age_cert.py" "$T/etc" c1.test 80 10 c1.test >/dev/null
 start=$(date +%s)
 th_expect_exit 1 th_p11acme renew --cert-name c1.test --lock-wait 2
