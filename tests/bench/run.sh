@@ -8,10 +8,12 @@
 #   BENCH_ROUNDS=7          interleaved rounds: A B C D first issuances, then
 #   BENCH_REUSE_REPS=3      times (A B C D reuse issuances), each from a fresh second
 #                           directory (reuse is cheap and bimodal: more samples)
-#   BENCH_CLIENTS="lego certbot uacme uacme-onecert dehydrated p11acme"   clients to compare
-#                           (p11acme is skipped, with a note, while its `issue --standalone`
-#                           does not work); uacme-onecert is uacme with a trust store of one
-#                           certificate (the test CA), its fastest configuration
+#   BENCH_CLIENTS="lego certbot uacme uacme-onecert dehydrated p11acme p11acme-service"
+#                           clients to compare (p11acme is skipped, with a note, while its
+#                           `issue --standalone` does not work); uacme-onecert is uacme with a
+#                           trust store of one certificate (the test CA), its fastest
+#                           configuration; p11acme-service is p11acme signing through a
+#                           running `signer serve` (`--signer unix:`), the fleet's set-up
 #   BENCH_FLEET=200         p11acme renewals per concurrency level in the fleet run (0 skips it)
 #   BENCH_FLEET_OTHERS=100  lego renewals per level, for comparison (0 skips lego)
 #   BENCH_FLEET_CONC="1 4 8"
@@ -35,7 +37,7 @@ fi
 . "$(dirname "$0")/../lib/harness.sh"
 BENCH_DIR="$TH_ROOT/tests/bench"
 ROUNDS=${BENCH_ROUNDS:-7}
-CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme uacme-onecert dehydrated p11acme"}
+CLIENTS=${BENCH_CLIENTS:-"lego certbot uacme uacme-onecert dehydrated p11acme p11acme-service"}
 REUSE_REPS=${BENCH_REUSE_REPS:-3}
 PARTS=" ${BENCH_PARTS:-rounds fleet signer service} "
 part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
@@ -86,7 +88,7 @@ p11acme_ok() {
 case " $CLIENTS " in *" p11acme "*)
 	if ! p11acme_ok; then
 		th_log "p11acme: $P11ACME_BIN has no working 'issue --standalone' yet; skipped"
-		CLIENTS=$(echo " $CLIENTS " | sed 's/ p11acme / /')
+		CLIENTS=$(echo " $CLIENTS " | sed 's/ p11acme / /; s/ p11acme-service / /')
 		P11ACME_SKIPPED=1
 	fi ;;
 esac
@@ -172,9 +174,11 @@ client_cmd() {
 		else
 			CMD=(dehydrated -f "$dir/config" -c -d "$name")
 		fi ;;
-	p11acme)
+	p11acme | p11acme-service)
 		local g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --key "$TH_KEY" --module "$TH_MODULE"
 			--pin-source "file:$TH_PIN_FILE" --config-dir "$dir")
+		[ "$client" = p11acme ] ||
+			g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --signer "unix:$SVC_SOCK" --config-dir "$dir")
 		local i=(issue -d "$name" --standalone --http-port "$P" --http-address 127.0.0.1 --force)
 		if [ "$case" = first ]; then
 			# like uacme: an explicit account step (register finds the existing
@@ -199,7 +203,7 @@ client_share() {
 	certbot) mkdir -p "$to/etc" && cp -a "$from/etc/accounts" "$to/etc/" ;;
 	uacme | uacme-onecert) mkdir -p "$to/private" && cp -a "$from/private/key.pem" "$to/private/" ;;
 	dehydrated) cp -a "$from/accounts" "$to/" ;;
-	p11acme) [ -d "$from/accounts" ] && cp -a "$from/accounts" "$to/" || true ;;
+	p11acme | p11acme-service) [ -d "$from/accounts" ] && cp -a "$from/accounts" "$to/" || true ;;
 	esac 2>/dev/null || th_log "$client: no account in $from to share (its first issuance failed?)"
 }
 
@@ -220,6 +224,31 @@ PY
 }
 
 if part rounds; then
+# p11acme-service: one `signer serve` for the whole run, as on a fleet's token host
+# (it logs in once); its CPU during each run is added to that run's (svc_cpu_ns).
+SVC_SOCK="$T/signer.sock"
+SVC_PID=""
+case " $CLIENTS " in *" p11acme-service "*)
+	printf '[user root]\nnames = *\nallow = order revoke account\n' >"$T/signer.policy"
+	"$P11ACME_BIN" --server "$S" --key "$TH_KEY" --module "$TH_MODULE" --pin-source "file:$TH_PIN_FILE" \
+		signer serve --socket "$SVC_SOCK" --policy "$T/signer.policy" --audit-log "$T/signer.audit" \
+		2>"$T/signer-serve.log" &
+	SVC_PID=$!
+	th_track "$SVC_PID"
+	th_wait_log "$T/signer-serve.log" '^p11acme: signer: listening on' 30 "signer serve did not start" "$SVC_PID"
+	;;
+esac
+# svc_cpu_ns: CPU time (ns, every thread) of the service and its key process so far
+svc_cpu_ns() {
+	local p pids t sum=0 n
+	pids="$SVC_PID $(pgrep -P "$SVC_PID" | tr '\n' ' ')"
+	for p in $pids; do
+		for t in /proc/"$p"/task/*/schedstat; do
+			read -r n _ <"$t" 2>/dev/null && sum=$((sum + n))
+		done
+	done
+	echo "$sum"
+}
 rm -f "$OUT"/failed-*.log
 : >"$RAW/traces.txt"
 RUNS_CSV="$RAW/runs.csv"
@@ -235,7 +264,10 @@ run_one() {
 	onecert_on "$client"
 	[ "$client" = p11acme ] && trace="$RAW/$id.trace"
 	before=$(wc -l <"$TH_PEBBLE_LOG")
+	local svc0=0 svc1=0
+	[ "$client" = p11acme-service ] && svc0=$(svc_cpu_ns)
 	P11ACME_TRACE="$trace" $MEASURE $tree --log "$RAW/$id.log" "$RAW/$id.json" -- "${CMD[@]}"
+	[ "$client" = p11acme-service ] && svc1=$(svc_cpu_ns) && svc_add "$RAW/$id.json" $((svc1 - svc0))
 	after=$(wc -l <"$TH_PEBBLE_LOG")
 	onecert_off "$client"
 	webroot_client "$client" "$case" && nginx_stop
@@ -261,6 +293,18 @@ PY
 		cp "$RAW/$id.log" "$OUT/failed-$id.log" 2>/dev/null || true
 	fi
 	return 0
+}
+
+# svc_add RUN.json NS: the service's CPU during the run is part of the run's cpu_s
+# (user_s and sys_s stay the client's own; service_cpu_s says how much was added)
+svc_add() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["service_cpu_s"] = int(sys.argv[2]) / 1e9
+r["cpu_s"] = round(r["cpu_s"] + r["service_cpu_s"], 6)
+json.dump(r, open(sys.argv[1], "w"))
+PY
 }
 
 # trace_append ID RUN.json TRACE: the run's P11ACME_TRACE lines, under a header with the
@@ -301,15 +345,17 @@ for c in $CLIENTS; do
 	client_share "$c" "$T/c/$c/mem/first" "$T/c/$c/mem/reuse"
 	run_one "$c" reuse mem "m-$c.$DOMAIN" "$T/c/$c/mem/reuse" --tree
 done
+[ -z "$SVC_PID" ] || th_stop "$SVC_PID"
 cp "$RUNS_CSV" "$OUT/runs.csv"
 cp "$RAW/requests.txt" "$OUT/requests.txt"
 cp "$RAW/traces.txt" "$OUT/traces.txt"
 
 # ---------------------------------------------------------------- the stack's floor
 # What the mandated HTTP stack costs before any ACME logic (tests/bench/curl_floor.c),
-# and what each binary costs just to start, measured like the clients, in this run.
+# and what each binary costs just to start, measured like the clients, in this run:
+# peak RSS, and wall and CPU time (the time floor under issue 16's targets).
 th_log "memory floor (tests/bench/curl_floor.c; --version of p11acme and lego)"
-echo "variant,run,maxrss_kb,largest_anon_kb,largest_file_kb,rc" >"$RAW/floor.csv"
+echo "variant,run,maxrss_kb,largest_anon_kb,largest_file_kb,rc,wall_ms,cpu_ms" >"$RAW/floor.csv"
 head -c 32 /dev/urandom >"$T/floor-hash"
 floor_one() {
 	local variant=$1 run=$2 j="$RAW/floor-$1-$2.json"
@@ -319,7 +365,7 @@ floor_one() {
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], r["maxrss_kb"], r.get("largest_anon_kb", ""),
-      r.get("largest_file_kb", ""), r["rc"]]))
+      r.get("largest_file_kb", ""), r["rc"], round(r["wall_s"] * 1000, 2), round(r["cpu_s"] * 1000, 2)]))
 PY
 }
 for r in $(seq 1 "$ROUNDS"); do
