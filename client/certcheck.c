@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -123,8 +124,25 @@ static int issued_check(X509 *issuer, X509 *subject, size_t i, const char *url)
 	return 0;
 }
 
+/* The leaf: the CSR's key, the names ordered, valid now. */
+static int leaf_check(X509 *x, char *const *names, size_t n_names, const EVP_PKEY *key,
+		      time_t now, const char *url)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+
+	if (k == NULL || EVP_PKEY_eq(k, key) != 1) {
+		log_openssl_errors("certificate");
+		log_error("%s: the certificate's public key is not the CSR's; refusing it",
+			  safe_str(url));
+		return -1;
+	}
+	if (san_check(x, names, n_names, url) != 0)
+		return -1;
+	return validity_check(x, 0, now, url);
+}
+
 int cert_chain_check(char *const *certs, size_t n_certs, char *const *names, size_t n_names,
-		     time_t now, const char *url)
+		     const EVP_PKEY *key, time_t now, const char *url)
 {
 	X509 *prev = NULL, *x = NULL;
 	int rc = -1;
@@ -137,9 +155,7 @@ int cert_chain_check(char *const *certs, size_t n_certs, char *const *names, siz
 		}
 		/* Only the leaf's dates: CAs serve cross-signs that expired long ago
 		 * (clients stop at a root they trust before reaching them). */
-		if (i == 0 && validity_check(x, i, now, url) != 0)
-			goto out;
-		if (i == 0 && san_check(x, names, n_names, url) != 0)
+		if (i == 0 && leaf_check(x, names, n_names, key, now, url) != 0)
 			goto out;
 		if (i > 0 && issued_check(x, prev, i, url) != 0)
 			goto out;

@@ -224,59 +224,17 @@ static X509 *cert_from_pem(const char *pem)
 	return x;
 }
 
-int cert_matches_csr(const char *cert_pem, const unsigned char *csr, size_t csr_len)
+EVP_PKEY *csr_pubkey(const unsigned char *csr, size_t csr_len)
 {
-	X509 *x = cert_from_pem(cert_pem);
 	X509_REQ *req = csr_from_der(csr, csr_len);
-	EVP_PKEY *ck = NULL, *rk = NULL;
-	int rc = -1;
+	EVP_PKEY *k = req != NULL ? X509_REQ_get_pubkey(req) : NULL;
 
-	if (x == NULL || req == NULL || (ck = X509_get_pubkey(x)) == NULL ||
-	    (rk = X509_REQ_get_pubkey(req)) == NULL) {
-		log_openssl_errors("certificate");
-		log_error("cannot compare the certificate's key with the CSR's");
-		goto out;
+	if (k == NULL) {
+		log_openssl_errors("CSR");
+		log_error("cannot read the CSR's public key");
 	}
-	rc = EVP_PKEY_eq(ck, rk) == 1 ? 1 : 0;
-out:
-	EVP_PKEY_free(ck);
-	EVP_PKEY_free(rk);
-	X509_free(x);
 	X509_REQ_free(req);
-	return rc;
-}
-
-int cert_has_names(const char *cert_pem, char *const *names, size_t n)
-{
-	X509 *x = cert_from_pem(cert_pem);
-	GENERAL_NAMES *gens = NULL;
-	int count = 0, ok = 0;
-
-	if (x == NULL)
-		return 0;
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int j = 0; gens != NULL && j < sk_GENERAL_NAME_num(gens); j++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, j);
-		const char *v;
-		size_t l;
-		int found = 0;
-
-		if (g->type != GEN_DNS)
-			continue;
-		count++;
-		v = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
-		l = (size_t)ASN1_STRING_length(g->d.dNSName);
-		for (size_t i = 0; i < n; i++)
-			if (strlen(names[i]) == l && strncasecmp(names[i], v, l) == 0)
-				found = 1;
-		if (!found)
-			goto out;
-	}
-	ok = (size_t)count == n;
-out:
-	GENERAL_NAMES_free(gens);
-	X509_free(x);
-	return ok;
+	return k;
 }
 
 char *cert_issuer_cn(const char *cert_pem)

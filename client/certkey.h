@@ -29,11 +29,8 @@ int certkey_csr(EVP_PKEY *key, char *const *names, size_t n, unsigned char **der
 int csr_load(const char *path, unsigned char **der, size_t *der_len, char ***names,
 	     size_t *n_names);
 
-/* 1 when the leaf certificate (PEM) carries the CSR's public key; 0 when it does
- * not; -1 on a parse error (logged). */
-int cert_matches_csr(const char *cert_pem, const unsigned char *csr, size_t csr_len);
-/* 1 when the certificate (PEM) has exactly these names in its SAN (any order). */
-int cert_has_names(const char *cert_pem, char *const *names, size_t n);
+/* The public key of a CSR (DER), or NULL (logged). The caller frees it. */
+EVP_PKEY *csr_pubkey(const unsigned char *csr, size_t csr_len);
 /* Issuer CN of a certificate (PEM), malloc'd, or NULL. */
 char *cert_issuer_cn(const char *cert_pem);
 /* A certificate file (PEM or DER) as DER. */

@@ -598,6 +598,7 @@ static char *concat(char *const *parts, size_t from, size_t to)
 static int issue_commit(struct issue *is)
 {
 	struct cert_set set = { 0 };
+	EVP_PKEY *csr_key = NULL;
 	char **certs = NULL, *chain = NULL, *full = NULL, *key = NULL;
 	size_t n = 0;
 	int rc = EXIT_FAIL;
@@ -608,18 +609,12 @@ static int issue_commit(struct issue *is)
 		log_error("%s: not a PEM certificate chain", safe_str(is->order.certificate));
 		goto out;
 	}
-	/* A CA bug or a swapped response must not reach a web server. */
-	if (cert_matches_csr(certs[0], is->csr, is->csr_len) != 1) {
-		log_error("%s: the certificate's public key is not the CSR's",
-			  safe_str(is->order.certificate));
+	/* A CA bug or a swapped response must not reach a web server. The key
+	 * generated here, else (--csr, --cert-key) the CSR's. */
+	if (is->cert_key == NULL && (csr_key = csr_pubkey(is->csr, is->csr_len)) == NULL)
 		goto out;
-	}
-	if (!cert_has_names(certs[0], is->req->names, is->req->n_names)) {
-		log_error("%s: the certificate's names differ from the order's",
-			  safe_str(is->order.certificate));
-		goto out;
-	}
-	if (cert_chain_check(certs, n, is->req->names, is->req->n_names, time(NULL),
+	if (cert_chain_check(certs, n, is->req->names, is->req->n_names,
+			     is->cert_key != NULL ? is->cert_key : csr_key, time(NULL),
 			     is->order.certificate) != 0)
 		goto out;
 	is->cert_refused = 0;
@@ -635,6 +630,7 @@ static int issue_commit(struct issue *is)
 		goto out;
 	rc = EXIT_OK;
 out:
+	EVP_PKEY_free(csr_key);
 	secret_free(key);
 	free(chain);
 	free(full);

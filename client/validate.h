@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <openssl/evp.h>
 
 #include "client/parse.h"
 
@@ -35,12 +36,12 @@ int authz_ident_check(const struct acme_authz *z, char *const *names, size_t n,
 
 #define CERT_CLOCK_SKEW 300   /* seconds a host's clock may run behind the CA's */
 
-/* certs[0] is the leaf, certs[1..] the chain, as PEM. Checks: each certificate
- * is valid at now (notBefore <= now + skew, now <= notAfter, notBefore <=
- * notAfter); the leaf's DNS SANs are exactly names, none twice; each chain
- * certificate issued the one before it (names and signature). url names the
- * download in messages. */
+/* certs[0] is the leaf, certs[1..] the chain, as PEM, each parsed once. Checks:
+ * the leaf carries key (the CSR's public key); the leaf's DNS SANs are exactly
+ * names, none twice; the leaf is valid at now (notBefore <= now + skew, now <=
+ * notAfter, notBefore <= notAfter); each chain certificate issued the one before
+ * it (names and signature). url names the download in messages. */
 int cert_chain_check(char *const *certs, size_t n_certs, char *const *names, size_t n_names,
-		     time_t now, const char *url);
+		     const EVP_PKEY *key, time_t now, const char *url);
 
 #endif
