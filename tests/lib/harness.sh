@@ -17,6 +17,14 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/p11acme-test-$TH_NAME.XXXXXX")
 chmod 0700 "$T"
 TH_CACHE=${P11ACME_TEST_CACHE:-$T/cache}
 mkdir -p "$TH_CACHE"
+# python3 as the interpreter itself, not a version manager's shim: a pyenv shim is a
+# shell script that costs about a second per call on a busy machine, and the harness
+# calls python3 dozens of times per test. Same interpreter, found once; children
+# (hooks, helper scripts) inherit the PATH.
+TH_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || TH_PYTHON=""
+case "$TH_PYTHON" in
+/*) [ "$(command -v python3)" = "$TH_PYTHON" ] || { PATH="${TH_PYTHON%/*}:$PATH"; export PATH; } ;;
+esac
 TH_SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 TH_PIDS=""
 TH_EXIT_CMDS=""
@@ -95,10 +103,11 @@ th_stop() {
 # handed out once per run: the ledger $TH_CACHE/ports (locked) lists those given,
 # so two ports of one test (Pebble's management port and the client's --http-port,
 # say) or of two tests running at once are never the same, even before anything
-# binds them.
+# binds them. th_free_port N: the first of N consecutive such ports (swtpm's control
+# port is its port + 1), all N recorded.
 th_free_port() {
 	mkdir -p "$TH_CACHE"
-	TH_PORTS="$TH_CACHE/ports" python3 - <<'PY'
+	TH_PORTS="$TH_CACHE/ports" TH_NPORTS="${1:-1}" python3 - <<'PY'
 import fcntl, os, random, socket
 try:
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
@@ -109,23 +118,25 @@ with open(os.environ["TH_PORTS"], "a+") as ledger:
     fcntl.flock(ledger, fcntl.LOCK_EX)
     ledger.seek(0)
     given = {int(w) for w in ledger.read().split() if w.isdigit()}
-    for _ in range(400):
-        p = random.randint(10000, low - 1)
-        if p in given:
-            continue
-        ok = True
+    n = int(os.environ["TH_NPORTS"])
+    def free(p):
         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
             s = socket.socket(socket.AF_INET, kind)
             try:
                 s.bind(("127.0.0.1", p))
             except OSError:
-                ok = False
+                return False
             finally:
                 s.close()
-        if ok:
-            ledger.write("%d\n" % p)
-            print(p)
-            break
+        return True
+    for _ in range(400):
+        p = random.randint(10000, low - n)
+        ports = range(p, p + n)
+        if any(q in given for q in ports) or not all(free(q) for q in ports):
+            continue
+        ledger.write("".join("%d\n" % q for q in ports))
+        print(p)
+        break
 PY
 }
 

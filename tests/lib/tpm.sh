@@ -16,7 +16,7 @@ TH_TPM_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
 th_tpm_start() {
 	local d="$T/tpm" port n=0
 	mkdir -p "$d/state" "$d/store"
-	port=$(th_free_port)
+	port=$(th_free_port 2)   # swtpm: port and port + 1 (control)
 	swtpm socket --tpm2 --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
 		--ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
 		--flags not-need-init,startup-clear --tpmstate "dir=$d/state" >"$d/swtpm.log" 2>&1 &
