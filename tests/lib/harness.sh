@@ -17,14 +17,17 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/p11acme-test-$TH_NAME.XXXXXX")
 chmod 0700 "$T"
 TH_CACHE=${P11ACME_TEST_CACHE:-$T/cache}
 mkdir -p "$TH_CACHE"
-# python3 as the interpreter itself, not a version manager's shim: a pyenv shim is a
-# shell script that costs about a second per call on a busy machine, and the harness
-# calls python3 dozens of times per test. Same interpreter, found once; children
-# (hooks, helper scripts) inherit the PATH.
-TH_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || TH_PYTHON=""
-case "$TH_PYTHON" in
-/*) [ "$(command -v python3)" = "$TH_PYTHON" ] || { PATH="${TH_PYTHON%/*}:$PATH"; export PATH; } ;;
-esac
+# python3 is Debian's /usr/bin/python3, with the python3-cryptography that make deps
+# installs (DEB_TEST), for the harness, the tests and every child (hooks, helper
+# scripts, "#!/usr/bin/env python3"): not whatever python3 comes first in PATH. A
+# pyenv interpreter has its own packages (or none), and its shim is a shell script
+# that costs about a second per call on a busy machine.
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p "$TH_CACHE/bin"
+	[ -e "$TH_CACHE/bin/python3" ] || ln -s /usr/bin/python3 "$TH_CACHE/bin/python3" 2>/dev/null || true
+	PATH="$TH_CACHE/bin:$PATH"
+	export PATH
+fi
 TH_SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 TH_PIDS=""
 TH_EXIT_CMDS=""
