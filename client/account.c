@@ -14,7 +14,6 @@
 #include "client/opts.h"
 #include "common/common.h"
 
-#define MAX_EMAILS 10
 #define EAB_KEY_FILE_MAX 4096
 
 static void account_usage(FILE *f)
@@ -70,15 +69,6 @@ out:
 	return rc;
 }
 
-static int email_valid(const char *e)
-{
-	const char *at = strchr(e, '@');
-
-	/* Enough to catch typos and keep the mailto: URI well-formed. */
-	return at != NULL && at != e && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
-	       strpbrk(e, " \t\r\n,;<>\"?") == NULL && strlen(e) < 256;
-}
-
 /* The EAB HMAC key file holds base64url text, or standard base64 ("+/", "="
  * padding), as some CAs hand it out: the two alphabets differ only there. */
 static unsigned char *eab_key_read(const char *path, size_t *len)
@@ -105,29 +95,9 @@ static unsigned char *eab_key_read(const char *path, size_t *len)
 
 /* What `account register` was asked for. */
 struct reg_opts {
-	char *contacts[MAX_EMAILS];   /* "mailto:..." */
-	size_t n_contacts;
-	int agree;
+	struct acme_newacct n;        /* contacts, --agree-tos */
 	const char *eab_kid, *eab_file;
 };
-
-static void reg_opts_free(struct reg_opts *r)
-{
-	for (size_t i = 0; i < r->n_contacts; i++)
-		free(r->contacts[i]);
-}
-
-static int reg_email(struct reg_opts *r, const char *arg)
-{
-	if (!email_valid(arg))
-		return cli_usage_error("account", "--email: not an address: %s", arg);
-	if (r->n_contacts >= MAX_EMAILS)
-		return cli_usage_error("account", "at most %d --email", MAX_EMAILS);
-	if ((r->contacts[r->n_contacts] = xasprintf("mailto:%s", arg)) == NULL)
-		return EXIT_FAIL;
-	r->n_contacts++;
-	return EXIT_OK;
-}
 
 /* Parse register's options: -1 to go on, else the exit status. */
 static int reg_parse(int argc, char **argv, struct reg_opts *r)
@@ -146,10 +116,10 @@ static int reg_parse(int argc, char **argv, struct reg_opts *r)
 	while ((c = opts_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'm':
-			if ((rc = reg_email(r, optarg)) != EXIT_OK)
+			if ((rc = cli_email_add(&r->n, "account", optarg)) != EXIT_OK)
 				return rc;
 			break;
-		case 'a': r->agree = 1; break;
+		case 'a': r->n.agree = 1; break;
 		case 'k': r->eab_kid = optarg; break;
 		case 'f': r->eab_file = optarg; break;
 		case 'h': account_usage(stdout); return EXIT_OK;
@@ -158,7 +128,7 @@ static int reg_parse(int argc, char **argv, struct reg_opts *r)
 	}
 	if (optind < argc)
 		return cli_usage_error("account", "unexpected argument: %s", argv[optind]);
-	if (!r->agree)
+	if (!r->n.agree)
 		return cli_usage_error("account", "register needs --agree-tos (the CA's terms of service)");
 	if ((r->eab_kid == NULL) != (r->eab_file == NULL))
 		return cli_usage_error("account", "--eab-kid and --eab-hmac-key-file go together");
@@ -168,12 +138,12 @@ static int reg_parse(int argc, char **argv, struct reg_opts *r)
 /* 1 when the account has exactly the contacts asked for (in any order). */
 static int contacts_same(const struct reg_opts *r, const struct acme_account *acct)
 {
-	if (r->n_contacts != acct->n_contacts)
+	if (r->n.n_contacts != acct->n_contacts)
 		return 0;
-	for (size_t i = 0; i < r->n_contacts; i++) {
+	for (size_t i = 0; i < r->n.n_contacts; i++) {
 		size_t j = 0;
 
-		while (j < acct->n_contacts && strcmp(r->contacts[i], acct->contacts[j]) != 0)
+		while (j < acct->n_contacts && strcmp(r->n.contacts[i], acct->contacts[j]) != 0)
 			j++;
 		if (j == acct->n_contacts)
 			return 0;
@@ -207,18 +177,18 @@ static int account_register(const struct globals *g, int argc, char **argv)
 	if (a.dir.terms_of_service != NULL)
 		log_info("agreeing to the terms of service at %s", safe_str(a.dir.terms_of_service));
 	rc = EXIT_FAIL;
-	if (acme_account_new(&a, r.contacts, r.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
+	if (acme_account_new(&a, r.n.contacts, r.n.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
 		goto out;
-	if (r.n_contacts > 0 && !contacts_same(&r, &acct)) {
+	if (r.n.n_contacts > 0 && !contacts_same(&r, &acct)) {
 		/* newAccount finds an existing account and changes nothing of it */
-		if (acme_account_update(&a, r.contacts, r.n_contacts, &acct) != 0)
+		if (acme_account_update(&a, r.n.contacts, r.n.n_contacts, &acct) != 0)
 			goto out;
 		log_info("account %s: contact updated", a.kid);
 	}
 	log_info("account %s is %s", a.kid, acct.status);
 	rc = account_print(g, &a, &acct);
 out:
-	reg_opts_free(&r);
+	acme_newacct_free(&r.n);
 	if (eab_key != NULL)
 		OPENSSL_cleanse(eab_key, eab_len);
 	free(eab_key);

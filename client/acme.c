@@ -513,22 +513,29 @@ out:
 	return rc;
 }
 
+/* The account URL cached for this server and key into a->kid: 1, or 0 (none). */
+static int account_cached(struct acme *a)
+{
+	free(a->kid);
+	a->kid = store_account_load(a->g->config_dir, a->g->server, a->thumbprint);
+	if (a->kid == NULL)
+		return 0;
+	log_debug("account %s (cached)", a->kid);
+	a->kid_cached = 1;
+	return 1;
+}
+
 int acme_account_find(struct acme *a)
 {
 	struct acme_account acct = { 0 };
 	int rc = -1, lrc;
 
-	free(a->kid);
-	a->kid = store_account_load(a->g->config_dir, a->g->server, a->thumbprint);
-	if (a->kid != NULL) {
-		log_debug("account %s (cached)", a->kid);
-		a->kid_cached = 1;
+	if (account_cached(a))
 		return 0;
-	}
 	lrc = acme_account_lookup(a, &acct);
 	if (lrc == 1) {
-		log_error("%s: no account for this key (thumbprint %s); run 'p11acme account register'",
-			  a->g->server, a->thumbprint);
+		log_error("%s: no account for this key (thumbprint %s); run 'p11acme account "
+			  "register', or give issue --agree-tos", a->g->server, a->thumbprint);
 		goto out;
 	}
 	if (lrc != 0)
@@ -543,6 +550,42 @@ int acme_account_find(struct acme *a)
 out:
 	acme_account_free(&acct);
 	return rc;
+}
+
+int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n)
+{
+	struct acme_account acct = { 0 };
+	int rc = -1;
+
+	if (!n->agree)
+		return acme_account_find(a);
+	if (account_cached(a))
+		return 0;
+	if (a->dir.eab_required) {
+		log_error("%s requires external account binding: run 'p11acme account register' "
+			  "with --eab-kid and --eab-hmac-key-file first", a->g->server);
+		return -1;
+	}
+	if (a->dir.terms_of_service != NULL)
+		log_info("agreeing to the terms of service at %s", safe_str(a->dir.terms_of_service));
+	if (acme_account_new(a, n->contacts, n->n_contacts, NULL, NULL, 0, &acct) != 0)
+		goto out;
+	if (acct.state != ACME_ST_VALID) {
+		log_error("%s: account is %s", a->kid, acct.status ? acct.status : "not valid");
+		goto out;
+	}
+	log_info("account %s is %s", a->kid, acct.status);
+	rc = 0;
+out:
+	acme_account_free(&acct);
+	return rc;
+}
+
+void acme_newacct_free(struct acme_newacct *n)
+{
+	for (size_t i = 0; i < n->n_contacts; i++)
+		free(n->contacts[i]);
+	memset(n, 0, sizeof(*n));
 }
 
 /* RFC 8555 §7.3.4: a JWS over the account JWK, MACed with the CA-issued key. */

@@ -79,6 +79,19 @@ int acme_resp_is(const struct http_resp *r, const char *name);
 
 /* ---- accounts ---- */
 
+#define ACME_MAX_CONTACTS 10
+
+/* What a new account is registered with: contacts ("mailto:ADDR", malloc'd) and
+ * whether the user agreed to the CA's terms of service (account register, issue
+ * --agree-tos). Free with acme_newacct_free. */
+struct acme_newacct {
+	char *contacts[ACME_MAX_CONTACTS];
+	size_t n_contacts;
+	int agree;
+};
+
+void acme_newacct_free(struct acme_newacct *n);
+
 /* POST the account URL with a new contact list (RFC 8555 §7.3.2); *acct gets the
  * account as the CA now has it. */
 int acme_account_update(struct acme *a, char *const *contacts, size_t n_contacts,
@@ -90,6 +103,11 @@ int acme_account_lookup(struct acme *a, struct acme_account *acct);
 /* Cached account URL (per server and thumbprint) first, else lookup; caches the
  * result. Returns 0, -1 (logged; also when no account exists). */
 int acme_account_find(struct acme *a);
+/* acme_account_find; but when n->agree and no account URL is cached, newAccount
+ * with n's contacts (which finds the key's account, or creates it) in place of the
+ * lookup, so that a first issuance needs no separate `account register`. A CA that
+ * requires external account binding is reported (account register does EAB). */
+int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n);
 /* newAccount with contacts ("mailto:..." already) and optional EAB. Sets a->kid
  * and caches it. */
 int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,

@@ -140,6 +140,27 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 	return rc != EXIT_OK ? rc : signer_exit(signer_ready(*out), out);
 }
 
+static int email_valid(const char *e)
+{
+	const char *at = strchr(e, '@');
+
+	/* Enough to catch typos and keep the mailto: URI well-formed. */
+	return at != NULL && at != e && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	       strpbrk(e, " \t\r\n,;<>\"?") == NULL && strlen(e) < 256;
+}
+
+int cli_email_add(struct acme_newacct *n, const char *cmd, const char *addr)
+{
+	if (!email_valid(addr))
+		return cli_usage_error(cmd, "--email: not an address: %s", addr);
+	if (n->n_contacts >= ACME_MAX_CONTACTS)
+		return cli_usage_error(cmd, "at most %d --email", ACME_MAX_CONTACTS);
+	if ((n->contacts[n->n_contacts] = xasprintf("mailto:%s", addr)) == NULL)
+		return EXIT_FAIL;
+	n->n_contacts++;
+	return EXIT_OK;
+}
+
 int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,
 		struct signer **signer, struct acme *a, int need_account)
 {

@@ -26,6 +26,10 @@ int cli_signer_start(const struct globals *g, const char *new_key_uri,
 int cli_session(const struct globals *g, const char *new_key_uri, const char *cert_key_uri,
 		struct signer **signer, struct acme *a, int need_account);
 
+/* --email ADDR of cmd: "mailto:ADDR" added to n. EXIT_OK, or EXIT_USAGE (printed)
+ * for an address that is malformed or one too many. */
+int cli_email_add(struct acme_newacct *n, const char *cmd, const char *addr);
+
 /* o and a newline on stdout: indented (cJSON_Print), or on one line when one_line
  * (what a command prints per item). Every string is shown sanitised (common.h:
  * control characters and invalid UTF-8 as "\xNN"), so the output is valid JSON in

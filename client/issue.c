@@ -78,7 +78,11 @@ static void issue_usage(FILE *f)
 "  --replaces CERTID      ARI (RFC 9773): this order replaces that certificate\n"
 "  --force                order even when --cert-name names a certificate of other\n"
 "                         names, or the same names are live and not due (without\n"
-"                         it: exit 2, or exit 0 and nothing ordered)\n");
+"                         it: exit 2, or exit 0 and nothing ordered)\n"
+"  --agree-tos            when the key has no account at the CA yet, register one,\n"
+"                         agreeing to the CA's terms of service (without it: exit 1,\n"
+"                         naming 'account register')\n"
+"  --email ADDR           the new account's contact (repeat; with --agree-tos)\n");
 }
 
 static int set_solver(struct issue_req *o, enum solver_kind k)
@@ -103,7 +107,7 @@ static int parse_port(const char *s, int *port)
 /* Returns EXIT_OK, EXIT_USAGE, or -1 for --help (printed). */
 enum { O_CN = 256, O_WEBROOT, O_STANDALONE, O_PORT, O_ADDR, O_STATELESS, O_DNS,
        O_REUSE, O_KEYTYPE, O_CERTKEY, O_CSR, O_PROFILE, O_CHAIN, O_DEPLOY, O_REPLACES,
-       O_FORCE };
+       O_FORCE, O_EMAIL, O_AGREE };
 
 static const struct option issue_opts_long[] = {
 	{ "domain", required_argument, NULL, 'd' },
@@ -123,6 +127,8 @@ static const struct option issue_opts_long[] = {
 	{ "deploy-hook", required_argument, NULL, O_DEPLOY },
 	{ "replaces", required_argument, NULL, O_REPLACES },
 	{ "force", no_argument, NULL, O_FORCE },
+	{ "email", required_argument, NULL, O_EMAIL },
+	{ "agree-tos", no_argument, NULL, O_AGREE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -178,6 +184,8 @@ static int issue_option(int c, struct issue_req *o, struct issue_parse_state *st
 	case O_DEPLOY: o->deploy_hook = optarg; break;
 	case O_REPLACES: o->replaces = optarg; break;
 	case O_FORCE: o->force = 1; break;
+	case O_EMAIL: rc = cli_email_add(&o->account, "issue", optarg); break;
+	case O_AGREE: o->account.agree = 1; break;
 	case 'h': issue_usage(stdout); return -1;
 	default: issue_usage(stderr); return EXIT_USAGE;
 	}
@@ -197,6 +205,8 @@ static int issue_parse(int argc, char **argv, struct issue_req *o)
 		return cli_usage_error("issue", "unexpected argument: %s", argv[optind]);
 	if (o->solver.kind != SOLVE_NONE && st.http_opts && o->solver.kind != SOLVE_STANDALONE)
 		return cli_usage_error("issue", "--http-port and --http-address go with --standalone");
+	if (o->account.n_contacts > 0 && !o->account.agree)
+		return cli_usage_error("issue", "--email registers an account: it needs --agree-tos");
 	if (st.n_webroots > 1 && o->csr_file != NULL && o->n_names == 0)
 		return cli_usage_error("issue", "several --webroot need their -d names (with --csr too)");
 	/* several --webroot: each is for the -d names after it (certbot's -w); names
@@ -764,8 +774,11 @@ static int issue_begin(struct issue *is)
 	const struct issue_req *r = is->req;
 	int rc, port = r->solver.http_port > 0 ? r->solver.http_port : 80;
 
-	if ((rc = cli_session(is->g, NULL, r->cert_key, &is->signer, &is->a, 1)) != EXIT_OK)
+	rc = cli_session(is->g, NULL, r->cert_key, &is->signer, &is->a, 0);
+	if (rc != EXIT_OK)
 		return rc;
+	if (acme_account_find_or_new(&is->a, &r->account) != 0)
+		return EXIT_FAIL;
 	if (store_commit_check(is->g->config_dir, r->cert_name) != 0)
 		return EXIT_FAIL;
 	/* the CA's order, as fetched now, must still be for these names (pending.c) */

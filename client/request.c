@@ -77,5 +77,6 @@ void issue_req_free(struct issue_req *r)
 	free(r->cert_name_owned);
 	for (size_t i = 0; i < ISSUE_MAX_NAMES; i++)
 		free(r->map_text[i]);
+	acme_newacct_free(&r->account);
 	memset(r, 0, sizeof(*r));
 }

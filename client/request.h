@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "client/acme.h"
 #include "client/client.h"
 #include "client/solve.h"
 
@@ -32,6 +33,8 @@ struct issue_req {
 	const char *hook_this_run;    /* run instead of deploy_hook, not recorded (renew
 				       * --deploy-hook); NULL: deploy_hook */
 	const char *replaces;         /* RFC 9773 certID of the certificate replaced, or NULL */
+	struct acme_newacct account;  /* issue --email, --agree-tos: register when the key
+				       * has no account yet (not recorded; renew has none) */
 	int force;                    /* issue --force, and renew (it decided): no guard.h
 				       * check of an existing cert_name */
 	struct webroot_map map[ISSUE_MAX_NAMES]; /* with several --webroot: each name's

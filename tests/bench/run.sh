@@ -180,15 +180,10 @@ client_cmd() {
 		[ "$client" = p11acme ] ||
 			g=("$P11ACME_BIN" --server "$S" --ca-bundle "$CA" --signer "unix:$SVC_SOCK" --config-dir "$dir")
 		local i=(issue -d "$name" --standalone --http-port "$P" --http-address 127.0.0.1 --force)
-		if [ "$case" = first ]; then
-			# like uacme: an explicit account step (register finds the existing
-			# account of the token key in later rounds), then the issuance
-			CMD=(sh -c '"$@" account register --email "$E" --agree-tos && exec "$@" '"$(printf '%q ' "${i[@]}")"
-				p11acme "${g[@]}")
-			CMD=(env E="$EMAIL" "${CMD[@]}")
-		else
-			CMD=("${g[@]}" "${i[@]}")
-		fi ;;
+		# first: one process registers (newAccount finds the token key's account
+		# in later rounds) and issues, as lego's run and certbot's certonly do
+		[ "$case" = first ] && i+=(--agree-tos --email "$EMAIL")
+		CMD=("${g[@]}" "${i[@]}") ;;
 	esac
 }
 
