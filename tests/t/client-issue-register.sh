@@ -1,4 +1,5 @@
 #!/bin/bash
+# valgrind: yes
 # issue --agree-tos [--email ADDR]: a first issuance registers the account in the same
 # run (as certbot's and lego's do), with one newAccount and no onlyReturnExisting
 # lookup in front of it. Without --agree-tos a key with no account stops before any
