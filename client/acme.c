@@ -525,7 +525,8 @@ static int account_cached(struct acme *a)
 	return 1;
 }
 
-int acme_account_find(struct acme *a)
+/* acme_account_find, with what to do when the CA has no account for the key. */
+static int account_find(struct acme *a, const char *none_hint)
 {
 	struct acme_account acct = { 0 };
 	int rc = -1, lrc;
@@ -534,8 +535,8 @@ int acme_account_find(struct acme *a)
 		return 0;
 	lrc = acme_account_lookup(a, &acct);
 	if (lrc == 1) {
-		log_error("%s: no account for this key (thumbprint %s); run 'p11acme account "
-			  "register', or give issue --agree-tos", a->g->server, a->thumbprint);
+		log_error("%s: no account for this key (thumbprint %s); %s", a->g->server,
+			  a->thumbprint, none_hint);
 		goto out;
 	}
 	if (lrc != 0)
@@ -552,6 +553,11 @@ out:
 	return rc;
 }
 
+int acme_account_find(struct acme *a)
+{
+	return account_find(a, "run 'p11acme account register', or give issue --agree-tos");
+}
+
 int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n)
 {
 	struct acme_account acct = { 0 };
@@ -559,13 +565,13 @@ int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n)
 
 	if (!n->agree)
 		return acme_account_find(a);
+	/* newAccount without the CA's key id would be refused: find an existing one */
+	if (a->dir.eab_required)
+		return account_find(a, "this CA requires external account binding: run "
+				    "'p11acme account register' with --eab-kid and "
+				    "--eab-hmac-key-file first");
 	if (account_cached(a))
 		return 0;
-	if (a->dir.eab_required) {
-		log_error("%s requires external account binding: run 'p11acme account register' "
-			  "with --eab-kid and --eab-hmac-key-file first", a->g->server);
-		return -1;
-	}
 	if (a->dir.terms_of_service != NULL)
 		log_info("agreeing to the terms of service at %s", safe_str(a->dir.terms_of_service));
 	if (acme_account_new(a, n->contacts, n->n_contacts, NULL, NULL, 0, &acct) != 0)

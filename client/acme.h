@@ -105,8 +105,9 @@ int acme_account_lookup(struct acme *a, struct acme_account *acct);
 int acme_account_find(struct acme *a);
 /* acme_account_find; but when n->agree and no account URL is cached, newAccount
  * with n's contacts (which finds the key's account, or creates it) in place of the
- * lookup, so that a first issuance needs no separate `account register`. A CA that
- * requires external account binding is reported (account register does EAB). */
+ * lookup, so that a first issuance needs no separate `account register`. At a CA
+ * that requires external account binding, only the lookup (account register does
+ * EAB). */
 int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n);
 /* newAccount with contacts ("mailto:..." already) and optional EAB. Sets a->kid
  * and caches it. */

@@ -4,8 +4,8 @@
 # run (as certbot's and lego's do), with one newAccount and no onlyReturnExisting
 # lookup in front of it. Without --agree-tos a key with no account stops before any
 # order, naming both ways out; --email without --agree-tos is a usage error. With an
-# account already there, --agree-tos finds it (same URL) and changes nothing; a CA
-# that requires EAB is sent to `account register`.
+# account already there, --agree-tos finds it (same URL) and changes nothing; at a
+# CA that requires EAB it only finds one (`account register` does EAB).
 . "$(dirname "$0")/../lib/harness.sh"
 
 th_token
@@ -65,4 +65,11 @@ th_expect_exit 1 issue -d eab.example.com --agree-tos
 grep -q "external account binding: run 'p11acme account register'" "$T/out" ||
 	th_fail "EAB message: $(cat "$T/out")"
 [ ! -e "$T/etc/live/eab.example.com" ] || th_fail "a certificate without EAB"
+# once account register (with EAB) made it, --agree-tos finds it from a fresh dir
+python3 -c 'import json; print(json.load(open("/usr/share/doc/pebble/examples/pebble-config-external-account-bindings.json"))["pebble"]["externalAccountMACKeys"]["kid-1"])' \
+	>"$T/eab.key"
+th_expect_exit 0 th_p11acme account register --agree-tos --eab-kid kid-1 --eab-hmac-key-file "$T/eab.key"
+rm -rf "$T/etc"
+th_expect_exit 0 issue -d eab.example.com --agree-tos
+th_verify_cert "$T/etc/live/eab.example.com/fullchain.pem" eab.example.com
 echo ok
