@@ -174,8 +174,6 @@ static int account_register(const struct globals *g, int argc, char **argv)
 			  "--eab-hmac-key-file", g->server);
 		goto out;
 	}
-	if (a.dir.terms_of_service != NULL)
-		log_info("agreeing to the terms of service at %s", safe_str(a.dir.terms_of_service));
 	rc = EXIT_FAIL;
 	if (acme_account_new(&a, r.n.contacts, r.n.n_contacts, r.eab_kid, eab_key, eab_len, &acct) != 0)
 		goto out;

@@ -525,6 +525,15 @@ static int account_cached(struct acme *a)
 	return 1;
 }
 
+/* 1 when the account the CA returned is valid; else 0, logged. */
+static int account_usable(const struct acme *a, const struct acme_account *acct)
+{
+	if (acct->state == ACME_ST_VALID)
+		return 1;
+	log_error("%s: account is %s", a->kid, acct->status ? acct->status : "not valid");
+	return 0;
+}
+
 /* acme_account_find, with what to do when the CA has no account for the key. */
 static int account_find(struct acme *a, const char *none_hint)
 {
@@ -541,10 +550,8 @@ static int account_find(struct acme *a, const char *none_hint)
 	}
 	if (lrc != 0)
 		goto out;
-	if (acct.state != ACME_ST_VALID) {
-		log_error("%s: account is %s", a->kid, acct.status ? acct.status : "not valid");
+	if (!account_usable(a, &acct))
 		goto out;
-	}
 	if (store_account_save(a->g->config_dir, a->g->server, a->thumbprint, a->kid) != 0)
 		log_warn("could not cache the account URL under %s", a->g->config_dir);
 	rc = 0;
@@ -572,14 +579,10 @@ int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n)
 				    "--eab-hmac-key-file first");
 	if (account_cached(a))
 		return 0;
-	if (a->dir.terms_of_service != NULL)
-		log_info("agreeing to the terms of service at %s", safe_str(a->dir.terms_of_service));
 	if (acme_account_new(a, n->contacts, n->n_contacts, NULL, NULL, 0, &acct) != 0)
 		goto out;
-	if (acct.state != ACME_ST_VALID) {
-		log_error("%s: account is %s", a->kid, acct.status ? acct.status : "not valid");
+	if (!account_usable(a, &acct))
 		goto out;
-	}
 	log_info("account %s is %s", a->kid, acct.status);
 	rc = 0;
 out:
@@ -673,6 +676,8 @@ int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
 	cJSON *req = NULL, *eab;
 	int rc = -1;
 
+	if (a->dir.terms_of_service != NULL)
+		log_info("agreeing to the terms of service at %s", safe_str(a->dir.terms_of_service));
 	if ((req = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddTrueToObject(req, "termsOfServiceAgreed") == NULL ||
 	    contacts_add(req, contacts, n_contacts) != 0)

@@ -109,8 +109,8 @@ int acme_account_find(struct acme *a);
  * that requires external account binding, only the lookup (account register does
  * EAB). */
 int acme_account_find_or_new(struct acme *a, const struct acme_newacct *n);
-/* newAccount with contacts ("mailto:..." already) and optional EAB. Sets a->kid
- * and caches it. */
+/* newAccount with contacts ("mailto:..." already) and optional EAB, agreeing to the
+ * CA's terms of service (logged, with their URL). Sets a->kid and caches it. */
 int acme_account_new(struct acme *a, char *const *contacts, size_t n_contacts,
 		     const char *eab_kid, const unsigned char *eab_key, size_t eab_key_len,
 		     struct acme_account *acct);
